@@ -1,0 +1,60 @@
+/*
+ * The daemon's configuration: built-in defaults, the config file parser
+ * ("key = value" lines, '#' comments, comma-separated lists), and checks.
+ * Pure: no logging; errors come back as "FILE:LINE: message" strings.
+ */
+#ifndef MTRPROBED_CONFIG_H
+#define MTRPROBED_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#define CONFIG_ERR_MAX 512
+#define CONFIG_DNS_SERVERS_MAX 8
+
+enum log_level { LOG_LEVEL_ERROR, LOG_LEVEL_WARNING, LOG_LEVEL_INFO, LOG_LEVEL_DEBUG };
+
+/* Every setting of the daemon.  Owned by its holder; config_free() releases. */
+struct mp_config {
+	char *socket_path;            /* socket */
+	mode_t socket_mode;           /* socket_mode, octal */
+	int workers;                  /* workers, 1-64 */
+	char *mtr_packet;             /* mtr_packet: executable path or name */
+	size_t max_request_bytes;     /* max_request_bytes, 256-16777216 */
+	int max_inflight_per_client;  /* max_inflight_per_client, 1-1000000 */
+	int max_queued;               /* max_queued, 1-10000000 */
+	int max_connections;          /* max_connections, 1-1000000 */
+	int worker_burst;             /* worker_burst: young probes in flight per worker, 1-1000 */
+	int tcp_max_inflight;         /* tcp_max_inflight, 1-900 */
+	double dns_cache_ttl;         /* dns_cache_ttl, seconds, 0-604800 */
+	double dns_expire_interval;   /* dns_expire_interval, seconds, 0.01-86400 */
+	double dns_negative_ttl;      /* dns_negative_ttl, seconds, 0-86400 */
+	size_t dns_cache_size;        /* dns_cache_size, 1-10000000 */
+	char *dns_servers[CONFIG_DNS_SERVERS_MAX]; /* dns_servers: "address[:port]" each */
+	int n_dns_servers;
+	char *hosts_file;             /* hosts_file, NULL = the system's */
+	double shutdown_timeout;      /* shutdown_timeout, seconds, 0-3600 */
+	enum log_level log_level;     /* log_level: error, warning, info, debug */
+};
+
+/* Fill cfg with the built-in defaults (allocates the strings). 0 or -ENOMEM. */
+int config_init(struct mp_config *cfg);
+/* Release what cfg owns; accepts a zeroed struct. */
+void config_free(struct mp_config *cfg);
+/*
+ * Apply the settings in text (a whole config file named name) on top of
+ * cfg.  Returns 0, or -EINVAL with "NAME:LINE: message" in err (cfg may then
+ * be partly changed: parse into a copy to keep the old one).
+ */
+int config_parse_text(struct mp_config *cfg, const char *text, size_t len, const char *name,
+		      char err[CONFIG_ERR_MAX]);
+/* Read path and apply it as config_parse_text() does; -errno on read errors. */
+int config_load_file(struct mp_config *cfg, const char *path, char err[CONFIG_ERR_MAX]);
+/*
+ * Parse "address[:port]" (IPv6 as "[addr]:port" or bare "addr") for
+ * dns_servers.  Returns 0, or -EINVAL.
+ */
+int config_parse_dns_server(const char *text, char *ret_addr, size_t addrlen, int *ret_port);
+
+#endif
