@@ -1,1 +1,422 @@
-/* placeholder */
+/*
+ * Client connections.  Each reads newline-terminated requests, answers
+ * each exactly once (in completion order), and pushes back on a client
+ * that asks faster than it reads or than its probes complete: at
+ * max_inflight_per_client outstanding requests, or with too much output
+ * unread, the connection stops being read until answers drain.  A line
+ * longer than max_request_bytes gets request-too-large and the rest of it is
+ * skipped; the connection stays usable.  At most CONN_LINES_PER_WAKE lines
+ * are handled per wake-up, so one busy client cannot starve the others.
+ */
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "config-build.h"
+#include "conn.h"
+#include "dns.h"
+#include "idmap.h"
+#include "log.h"
+#include "pool.h"
+#include "proto.h"
+#include "sched.h"
+#include "server.h"
+#include "stats.h"
+
+#define CONN_LINES_PER_WAKE 64
+/* Unread answers beyond this stop the reading of new requests. */
+#define CONN_OUTPUT_MAX (1024 * 1024)
+
+/* One client connection.  Owned by the connection map. */
+struct conn {
+	uint64_t id;
+	struct bufferevent *bev;
+	uid_t uid;
+	gid_t gid;
+	pid_t pid;
+	int inflight;        /* requests read and not answered yet */
+	bool discarding;     /* skipping the rest of a too-long line */
+	bool eof;            /* the client finished sending */
+	bool paused;         /* reading stopped by back-pressure */
+	bool closing;        /* free once the output is written */
+	struct event resume_ev;
+};
+
+static struct {
+	struct idmap conns;
+	uint64_t next_id;
+	uint64_t total;
+	struct log_ratelimit refuse_rl;
+} C = { .refuse_rl = { .interval = 10, .burst = 3 } };
+
+static void conn_process(struct conn *c);
+
+/* Free c now. */
+static void conn_free(struct conn *c)
+{
+	idmap_del(&C.conns, c->id);
+	sched_conn_gone(c->id);
+	event_del(&c->resume_ev);
+	bufferevent_free(c->bev);
+	free(c);
+}
+
+/* Close c if it is finished: client done sending, everything answered. */
+static void conn_check_done(struct conn *c)
+{
+	if (!c->eof || c->inflight > 0)
+		return;
+	if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+		return;
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+		conn_free(c);
+	else
+		c->closing = true;
+}
+
+/* Run conn_process() for c from the loop (never inside another callback of c). */
+static void conn_schedule(struct conn *c)
+{
+	if (!event_pending(&c->resume_ev, EV_TIMEOUT, NULL))
+		event_active(&c->resume_ev, EV_TIMEOUT, 0);
+}
+
+/* Deliver one answer line to connection conn_id. */
+void conn_deliver(uint64_t conn_id, char *line, size_t len)
+{
+	struct conn *c = idmap_get(&C.conns, conn_id);
+
+	if (c) {
+		if (bufferevent_write(c->bev, line, len) < 0)
+			log_error("connection %llu: out of memory for an answer",
+				  (unsigned long long)c->id);
+		c->inflight--;
+		if (c->paused || c->eof)
+			conn_schedule(c);
+	}
+	free(line);
+}
+
+/* Deliver an error answer. */
+void conn_deliver_error(uint64_t conn_id, const struct mp_id *id, int code, const char *msg)
+{
+	size_t len;
+	char *line;
+
+	stats_count_error(code);
+	line = mp_encode_error(id, (enum mp_error)code, msg, &len);
+	if (line) {
+		conn_deliver(conn_id, line, len);
+		return;
+	}
+	/* Out of memory: a fixed answer keeps the one-answer-per-request rule. */
+	static const char oom[] =
+		"{\"id\":null,\"error\":{\"code\":\"process-error\",\"message\":\"out of memory\"}}\n";
+	line = strdup(oom);
+	if (line)
+		conn_deliver(conn_id, line, sizeof(oom) - 1);
+}
+
+/* Answer a request that needs nothing but the daemon itself. */
+static void conn_answer_local(struct conn *c, struct mp_request *req)
+{
+	size_t len = 0;
+	char *line = NULL;
+
+	switch (req->op) {
+	case MP_OP_CLEAR_DNS_CACHE:
+		line = mp_encode_cleared(&req->id, dns_clear_cache(), &len);
+		break;
+	case MP_OP_VERSION:
+		line = mp_encode_version(&req->id, MTRPROBED_VERSION, pool_mtr_version(),
+					 srv.cfg.workers, &len);
+		break;
+	case MP_OP_STATS:
+		line = mp_encode_object(&req->id, stats_to_json(), &len);
+		break;
+	default:
+		break;
+	}
+	if (line)
+		conn_deliver(c->id, line, len);
+	else
+		conn_deliver_error(c->id, &req->id, MP_ERR_PROCESS, "out of memory");
+}
+
+/* Handle one request line. */
+static void conn_handle_line(struct conn *c, const char *line, size_t len)
+{
+	char msg[MP_ERRMSG_MAX] = "";
+	struct mp_request req;
+	enum mp_error err;
+
+	memset(&req, 0, sizeof(req));
+	c->inflight++;
+	err = mp_request_decode(line, len, &req, msg);
+	if (err == MP_OK && srv.stopping &&
+	    (req.op == MP_OP_PROBE || req.op == MP_OP_TRACE || req.op == MP_OP_CHECK_SUPPORT)) {
+		err = MP_ERR_SHUTTING_DOWN;
+		snprintf(msg, sizeof(msg), "op: the daemon is shutting down");
+	}
+	if (err == MP_OK) {
+		switch (req.op) {
+		case MP_OP_PROBE:
+			err = sched_submit_probe(c->id, &req, msg);
+			break;
+		case MP_OP_CHECK_SUPPORT:
+			pool_check_support(c->id, &req.id, req.feature);
+			break;
+		case MP_OP_TRACE:
+			err = MP_ERR_UNKNOWN_OP;
+			snprintf(msg, sizeof(msg), "op: 'trace' is not available in this version");
+			break;
+		default:
+			conn_answer_local(c, &req);
+			break;
+		}
+	}
+	if (err != MP_OK)
+		conn_deliver_error(c->id, &req.id, err, msg);
+	mp_request_clear(&req);
+}
+
+/* Answer a line that is too long. */
+static void conn_too_large(struct conn *c)
+{
+	char msg[MP_ERRMSG_MAX];
+	struct mp_id none = { .kind = MP_ID_NULL };
+
+	c->inflight++;
+	snprintf(msg, sizeof(msg), "line: longer than max_request_bytes (%zu)",
+		 srv.cfg.max_request_bytes);
+	conn_deliver_error(c->id, &none, MP_ERR_REQUEST_TOO_LARGE, msg);
+}
+
+/* True if c must stop reading for now. */
+static bool conn_must_wait(struct conn *c)
+{
+	return c->inflight >= srv.cfg.max_inflight_per_client ||
+	       evbuffer_get_length(bufferevent_get_output(c->bev)) > CONN_OUTPUT_MAX;
+}
+
+/* Handle one complete line at the head of the input, or a too-long part. */
+static bool conn_take_line(struct conn *c, struct evbuffer *in)
+{
+	size_t eol_len = 0, n = evbuffer_get_length(in);
+	struct evbuffer_ptr eol = evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_LF);
+	size_t max = srv.cfg.max_request_bytes;
+
+	if (eol.pos < 0) {
+		if (c->discarding || n > max + 1) {
+			if (!c->discarding)
+				conn_too_large(c);
+			c->discarding = true;
+			evbuffer_drain(in, n);
+			return false;
+		}
+		if (!c->eof || n == 0)
+			return false;
+		/* The client closed after a last line without a newline. */
+		eol.pos = (ev_ssize_t)n;
+		eol_len = 0;
+	}
+	size_t len = (size_t)eol.pos;
+	const char *line = len ? (const char *)evbuffer_pullup(in, (ev_ssize_t)len) : "";
+	size_t body = len > 0 && line[len - 1] == '\r' ? len - 1 : len;
+
+	if (c->discarding)
+		c->discarding = false;
+	else if (body > max)
+		conn_too_large(c);
+	else
+		conn_handle_line(c, line, len);
+	evbuffer_drain(in, len + eol_len);
+	return true;
+}
+
+/* Handle the lines waiting on c, within this wake-up's budget. */
+static void conn_process(struct conn *c)
+{
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	int budget = CONN_LINES_PER_WAKE;
+
+	if (c->closing)
+		return;
+	for (;;) {
+		if (conn_must_wait(c)) {
+			if (!c->paused) {
+				c->paused = true;
+				bufferevent_disable(c->bev, EV_READ);
+			}
+			return;
+		}
+		if (budget-- == 0) {
+			conn_schedule(c);
+			return;
+		}
+		if (!conn_take_line(c, in))
+			break;
+	}
+	if (c->paused) {
+		c->paused = false;
+		if (!c->eof)
+			bufferevent_enable(c->bev, EV_READ);
+	}
+	conn_check_done(c);
+}
+
+/* Lines arrived. */
+static void conn_read_cb(struct bufferevent *bev, void *arg)
+{
+	conn_process(arg);
+}
+
+/* Output drained (to the low watermark). */
+static void conn_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+
+	if (c->closing) {
+		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+			conn_free(c);
+		return;
+	}
+	if (c->paused)
+		conn_process(c);
+}
+
+/* The client closed its side, or the socket failed. */
+static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	if (what & BEV_EVENT_ERROR) {
+		conn_free(c);
+		return;
+	}
+	if (what & BEV_EVENT_EOF) {
+		c->eof = true;
+		bufferevent_disable(bev, EV_READ);
+		conn_process(c);
+	}
+}
+
+/* Deferred processing. */
+static void conn_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	conn_process(arg);
+}
+
+/* Refuse a connection with one error line. */
+static void conn_refuse(int fd, const char *code, const char *msg)
+{
+	char line[256];
+	int n = snprintf(line, sizeof(line), "{\"id\":null,\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}\n",
+			 code, msg);
+
+	if (send(fd, line, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+		log_debug("refused connection: %s", strerror(errno));
+	close(fd);
+}
+
+/* Take a newly accepted client socket. */
+void conn_accept(int fd)
+{
+	struct ucred cred = { .pid = 0, .uid = (uid_t)-1, .gid = (gid_t)-1 };
+	socklen_t credlen = sizeof(cred);
+	struct conn *c;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &credlen) < 0)
+		log_debug("SO_PEERCRED: %s", strerror(errno));
+	if (srv.stopping) {
+		conn_refuse(fd, "shutting-down", "op: the daemon is shutting down");
+		return;
+	}
+	if (idmap_count(&C.conns) >= (size_t)srv.cfg.max_connections) {
+		if (log_ratelimit_ok(&C.refuse_rl))
+			log_warning("refusing a connection from uid %d (pid %d): max_connections (%d) "
+				    "reached", (int)cred.uid, (int)cred.pid, srv.cfg.max_connections);
+		conn_refuse(fd, "overloaded", "connection: max_connections reached");
+		return;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		close(fd);
+		return;
+	}
+	c->id = ++C.next_id;
+	c->uid = cred.uid;
+	c->gid = cred.gid;
+	c->pid = cred.pid;
+	c->bev = bufferevent_socket_new(srv.base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (!c->bev || idmap_put(&C.conns, c->id, c) < 0) {
+		if (c->bev)
+			bufferevent_free(c->bev);
+		else
+			close(fd);
+		free(c);
+		return;
+	}
+	C.total++;
+	event_assign(&c->resume_ev, srv.base, -1, 0, conn_resume_cb, c);
+	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, srv.cfg.max_request_bytes + 4096);
+	bufferevent_setwatermark(c->bev, EV_WRITE, CONN_OUTPUT_MAX / 2, 0);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	log_debug("connection %llu from uid %d pid %d", (unsigned long long)c->id, (int)c->uid,
+		  (int)c->pid);
+}
+
+/* Stop reading from every connection; each closes once answered and written. */
+void conn_close_all(void)
+{
+	size_t iter = 0, n = 0;
+	uint64_t key;
+	void *val;
+	struct conn **v = malloc((idmap_count(&C.conns) + 1) * sizeof(*v));
+
+	if (!v)
+		return;
+	while (idmap_next(&C.conns, &iter, &key, &val))
+		v[n++] = val;
+	for (size_t i = 0; i < n; i++) {
+		v[i]->eof = true;
+		bufferevent_disable(v[i]->bev, EV_READ);
+		conn_check_done(v[i]);
+	}
+	free(v);
+}
+
+/* Free every connection at once (exit path). */
+void conn_free_all(void)
+{
+	size_t iter;
+	uint64_t key;
+	void *val;
+
+	for (;;) {
+		iter = 0;
+		if (!idmap_next(&C.conns, &iter, &key, &val))
+			break;
+		conn_free(val);
+	}
+	idmap_free(&C.conns);
+}
+
+/* Open connections. */
+size_t conn_count(void)
+{
+	return idmap_count(&C.conns);
+}
+
+/* Connections accepted since start. */
+uint64_t conn_total(void)
+{
+	return C.total;
+}

@@ -1,1 +1,183 @@
-/* placeholder */
+/*
+ * The listening socket.  Before anything else starts, a connect() tells a
+ * live daemon (refuse to start) from a stale socket file (remove it).  The
+ * socket is bound under a tight umask, then given socket_mode; it is
+ * removed at exit only if the file is still the one bound here.  When file
+ * descriptors run out, accepting pauses briefly instead of spinning.
+ */
+#include <errno.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "listener.h"
+#include "log.h"
+#include "server.h"
+
+static struct {
+	struct evconnlistener *lev;
+	struct event *resume_ev;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	dev_t dev;
+	ino_t ino;
+	bool own; /* bound here: remove at exit */
+	struct log_ratelimit emfile_rl;
+} L = { .emfile_rl = { .interval = 10, .burst = 1 } };
+
+/* Fill a sockaddr_un for path; -ENAMETOOLONG if it does not fit. */
+static int make_addr(const char *path, struct sockaddr_un *sun)
+{
+	memset(sun, 0, sizeof(*sun));
+	sun->sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun->sun_path))
+		return -ENAMETOOLONG;
+	memcpy(sun->sun_path, path, strlen(path));
+	return 0;
+}
+
+/* Refuse to start if a daemon answers on path; remove a stale socket. */
+void listener_check_path(const char *path)
+{
+	struct sockaddr_un sun;
+	struct stat st;
+	int fd, r;
+
+	if (make_addr(path, &sun) < 0)
+		fatal("socket path too long (at most %zu bytes): %s", sizeof(sun.sun_path) - 1, path);
+	if (lstat(path, &st) < 0)
+		return;
+	if (!S_ISSOCK(st.st_mode))
+		fatal("%s exists and is not a socket; not touching it", path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		fatal("socket: %s", strerror(errno));
+	r = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
+	if (r == 0) {
+		close(fd);
+		fatal("another mtrprobed is already serving %s", path);
+	}
+	r = errno;
+	close(fd);
+	if (r != ECONNREFUSED)
+		fatal("cannot check socket %s: %s", path, strerror(r));
+	if (unlink(path) < 0 && errno != ENOENT)
+		fatal("cannot remove stale socket %s: %s", path, strerror(errno));
+	log_info("removed stale socket %s", path);
+}
+
+/* Create the parent directories of path (mode 0755). */
+static int make_parents(const char *path)
+{
+	char dir[sizeof(L.path)];
+	size_t n = strlen(path);
+
+	if (n >= sizeof(dir))
+		return -ENAMETOOLONG;
+	memcpy(dir, path, n + 1);
+	for (char *p = dir + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	return 0;
+}
+
+/* A client connected. */
+static void listener_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
+			       struct sockaddr *sa, int socklen, void *arg)
+{
+	conn_accept(fd);
+}
+
+/* Accept again after running out of descriptors. */
+static void listener_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	if (L.lev)
+		evconnlistener_enable(L.lev);
+}
+
+/* accept() failed: pause on EMFILE/ENFILE, ignore the rest. */
+static void listener_error_cb(struct evconnlistener *lev, void *arg)
+{
+	int err = EVUTIL_SOCKET_ERROR();
+	struct timeval tv = { 0, 100000 };
+
+	if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
+		if (log_ratelimit_ok(&L.emfile_rl))
+			log_warning("accept: %s; pausing new connections for 100 ms", strerror(err));
+		evconnlistener_disable(lev);
+		evtimer_add(L.resume_ev, &tv);
+		return;
+	}
+	log_debug("accept: %s", strerror(err));
+}
+
+/* Bind and listen on path. */
+int listener_open(const char *path, unsigned mode)
+{
+	struct sockaddr_un sun;
+	struct stat st;
+	mode_t old;
+	int fd, r;
+
+	r = make_addr(path, &sun);
+	if (r == 0)
+		r = make_parents(path);
+	if (r < 0) {
+		log_error("cannot create the directory of %s: %s", path, strerror(-r));
+		return r;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	old = umask(0177);
+	r = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+	umask(old);
+	if (r < 0 || chmod(path, (mode_t)mode) < 0 || listen(fd, SOMAXCONN) < 0 ||
+	    stat(path, &st) < 0) {
+		r = -errno;
+		log_error("cannot listen on %s: %s", path, strerror(-r));
+		close(fd);
+		return r;
+	}
+	snprintf(L.path, sizeof(L.path), "%s", path);
+	L.dev = st.st_dev;
+	L.ino = st.st_ino;
+	L.own = true;
+	L.resume_ev = evtimer_new(srv.base, listener_resume_cb, NULL);
+	L.lev = evconnlistener_new(srv.base, listener_accept_cb, NULL,
+				   LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
+	if (!L.lev || !L.resume_ev) {
+		close(fd);
+		return -ENOMEM;
+	}
+	evconnlistener_set_error_cb(L.lev, listener_error_cb);
+	log_info("listening on %s", path);
+	return 0;
+}
+
+/* Stop accepting; remove the socket file if it is still ours. */
+void listener_close(void)
+{
+	struct stat st;
+
+	if (L.lev)
+		evconnlistener_free(L.lev);
+	L.lev = NULL;
+	if (L.resume_ev)
+		event_free(L.resume_ev);
+	L.resume_ev = NULL;
+	if (L.own && stat(L.path, &st) == 0 && st.st_dev == L.dev && st.st_ino == L.ino)
+		unlink(L.path);
+	L.own = false;
+}

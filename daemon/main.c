@@ -1,1 +1,291 @@
-/* placeholder */
+/*
+ * mtrprobed: serves network probes to local processes over a Unix socket,
+ * through a supervised pool of mtr-packet processes.  This file holds the
+ * command line, configuration, signals, start-up order and shutdown.
+ */
+#include <errno.h>
+#include <event2/event.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "config-build.h"
+#include "config.h"
+#include "conn.h"
+#include "dns.h"
+#include "listener.h"
+#include "log.h"
+#include "pool.h"
+#include "route.h"
+#include "sched.h"
+#include "server.h"
+#include "util.h"
+
+struct server srv;
+
+static struct {
+	struct event *sig_term, *sig_int, *sig_hup, *sig_chld;
+	struct event *stop_ev;     /* shutdown progress */
+	double stop_deadline;
+	int start_result;          /* 0 while starting, 1 ok, -1 failed */
+	char start_error[512];
+} M;
+
+/* Print usage to f. */
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: mtrprobed [-c FILE] [-s SOCKET] [-w WORKERS] [-d] [-n] [-V] [-h]\n"
+		"Serve network probes over a Unix socket through a pool of mtr-packet processes.\n"
+		"\n"
+		"  -c FILE     read this config file (default: none; built-in defaults)\n"
+		"  -s SOCKET   listen on SOCKET (default %s)\n"
+		"  -w WORKERS  number of mtr-packet processes (default 2)\n"
+		"  -d          log debug messages\n"
+		"  -n          check the configuration and exit\n"
+		"  -V          print the version and exit\n"
+		"  -h          print this help and exit\n"
+		"\n"
+		"The mtr-packet executable is $MTR_PACKET, else config mtr_packet, else\n"
+		"mtr-packet from PATH.  The daemon stays in the foreground and logs to stderr.\n",
+		MP_DEFAULT_SOCKET);
+}
+
+/* Reap children; workers are restarted by the pool. */
+static void sigchld_cb(evutil_socket_t fd, short what, void *arg)
+{
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+		pool_child_exited(pid, status);
+}
+
+/* Shutdown progress: done once nothing is out at the workers. */
+static void stop_check_cb(evutil_socket_t fd, short what, void *arg)
+{
+	if (sched_sent_count() > 0 && mono_now() < M.stop_deadline)
+		return;
+	if (sched_sent_count() > 0) {
+		log_warning("shutdown_timeout reached: answering %zu probes with shutting-down",
+			    sched_sent_count());
+		sched_abort_sent();
+	}
+	event_base_loopexit(srv.base, NULL);
+}
+
+/* SIGTERM/SIGINT: stop taking work, finish what is out, then exit. */
+static void sigterm_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct timeval tv = { 0, 20000 };
+
+	if (srv.stopping)
+		return;
+	log_info("stopping: %zu probes still out at the workers", sched_sent_count());
+	srv.stopping = true;
+	listener_close();
+	sched_shutdown();
+	conn_close_all();
+	M.stop_deadline = mono_now() + srv.cfg.shutdown_timeout;
+	M.stop_ev = event_new(srv.base, -1, EV_PERSIST, stop_check_cb, NULL);
+	event_add(M.stop_ev, &tv);
+}
+
+/* SIGHUP: configuration reload is not available yet; say so. */
+static void sighup_cb(evutil_socket_t fd, short what, void *arg)
+{
+	log_warning("SIGHUP: reloading the configuration is not supported; restart to apply changes");
+}
+
+/* The pool's first start settled. */
+static void pool_ready(int alive, const char *why)
+{
+	if (alive > 0) {
+		M.start_result = 1;
+		if (why)
+			log_warning("only %d of %d workers started: %s", alive, srv.cfg.workers, why);
+	} else {
+		M.start_result = -1;
+		snprintf(M.start_error, sizeof(M.start_error), "%s", why ? why : "unknown error");
+	}
+	event_base_loopbreak(srv.base);
+}
+
+/* Raise the open-files soft limit as far as the hard limit allows. */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			log_warning("cannot raise the open-files limit: %s", strerror(errno));
+	}
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+		log_debug("open-files limit: %llu", (unsigned long long)rl.rlim_cur);
+}
+
+/* Install the signal events. */
+static void signals_setup(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+	M.sig_term = evsignal_new(srv.base, SIGTERM, sigterm_cb, NULL);
+	M.sig_int = evsignal_new(srv.base, SIGINT, sigterm_cb, NULL);
+	M.sig_hup = evsignal_new(srv.base, SIGHUP, sighup_cb, NULL);
+	M.sig_chld = evsignal_new(srv.base, SIGCHLD, sigchld_cb, NULL);
+	if (!M.sig_term || !M.sig_int || !M.sig_hup || !M.sig_chld)
+		fatal("cannot set up signal handling");
+	event_add(M.sig_term, NULL);
+	event_add(M.sig_int, NULL);
+	event_add(M.sig_hup, NULL);
+	event_add(M.sig_chld, NULL);
+}
+
+/* Free the signal events. */
+static void signals_free(void)
+{
+	event_free(M.sig_term);
+	event_free(M.sig_int);
+	event_free(M.sig_hup);
+	event_free(M.sig_chld);
+	if (M.stop_ev)
+		event_free(M.stop_ev);
+}
+
+/* Parse the command line and load the configuration. */
+static void parse_args(int argc, char **argv, bool *ret_check_only)
+{
+	const char *config_path = NULL, *socket_path = NULL;
+	char err[CONFIG_ERR_MAX];
+	int workers = 0, opt, debug = 0;
+
+	while ((opt = getopt(argc, argv, "c:s:w:dnVh")) != -1) {
+		switch (opt) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case 's':
+			socket_path = optarg;
+			break;
+		case 'w': {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+
+			if (*optarg == '\0' || *end || v < 1 || v > POOL_WORKERS_MAX) {
+				fprintf(stderr, "mtrprobed: -w: must be an integer from 1 to %d\n",
+					POOL_WORKERS_MAX);
+				exit(2);
+			}
+			workers = (int)v;
+			break;
+		}
+		case 'd':
+			debug = 1;
+			break;
+		case 'n':
+			*ret_check_only = true;
+			break;
+		case 'V':
+			printf("mtrprobed %s (protocol %d)\n", MTRPROBED_VERSION, MP_PROTOCOL_VERSION);
+			exit(0);
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			exit(2);
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "mtrprobed: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		exit(2);
+	}
+	if (config_init(&srv.cfg) < 0)
+		fatal("out of memory");
+	if (config_path && config_load_file(&srv.cfg, config_path, err) < 0)
+		fatal("%s", err);
+	if (socket_path) {
+		char *s = strdup(socket_path);
+
+		if (!s)
+			fatal("out of memory");
+		free(srv.cfg.socket_path);
+		srv.cfg.socket_path = s;
+	}
+	if (workers)
+		srv.cfg.workers = workers;
+	if (debug)
+		srv.cfg.log_level = LOG_LEVEL_DEBUG;
+}
+
+int main(int argc, char **argv)
+{
+	bool check_only = false;
+
+	log_init(LOG_LEVEL_INFO);
+	parse_args(argc, argv, &check_only);
+	if (check_only) {
+		printf("configuration OK\n");
+		config_free(&srv.cfg);
+		return 0;
+	}
+	log_set_level(srv.cfg.log_level);
+	srv.started = mono_now();
+	raise_nofile();
+	listener_check_path(srv.cfg.socket_path);
+
+	srv.base = event_base_new();
+	if (!srv.base)
+		fatal("cannot create the event loop");
+	signals_setup();
+	if (route_init() < 0 || sched_init() < 0)
+		fatal("out of memory");
+	if (dns_init(sched_dns_done) < 0)
+		fatal("cannot set up name resolution");
+
+	/* Workers first: a daemon that cannot probe does not listen. */
+	if (pool_start(srv.cfg.workers, pool_ready) < 0)
+		fatal("out of memory");
+	if (M.start_result == 0)
+		event_base_dispatch(srv.base);
+	if (M.start_result <= 0) {
+		log_error("no mtr-packet worker could start: %s", M.start_error);
+		pool_stop();
+		return 1;
+	}
+	if (!srv.stopping) {
+		if (listener_open(srv.cfg.socket_path, srv.cfg.socket_mode) < 0) {
+			pool_stop();
+			return 1;
+		}
+		log_info("mtrprobed %s ready: %d workers running %s", MTRPROBED_VERSION,
+			 srv.cfg.workers, pool_mtr_version()[0] ? pool_mtr_version() : "mtr-packet");
+		event_base_dispatch(srv.base);
+	}
+
+	/* Stopping: everything is answered; write the answers out, then go. */
+	listener_close();
+	pool_stop();
+	conn_close_all();
+	for (int i = 0; i < 100 && conn_count() > 0; i++) {
+		struct timeval tv = { 0, 10000 };
+
+		event_base_loopexit(srv.base, &tv);
+		event_base_dispatch(srv.base);
+	}
+	conn_free_all();
+	dns_free();
+	sched_free();
+	route_free();
+	signals_free();
+	event_base_free(srv.base);
+	config_free(&srv.cfg);
+	log_info("stopped");
+	return 0;
+}

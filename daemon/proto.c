@@ -1,1 +1,763 @@
-/* placeholder */
+/*
+ * Protocol codec: decode NDJSON request lines into struct mp_request and
+ * encode responses.  Pure: no I/O, no logging, no global state.
+ *
+ * Decoding order, so that the error reported is deterministic:
+ *   1. the line (empty, JSON syntax, UTF-8, duplicate keys)  -> bad-request
+ *   2. not an object                                          -> bad-request
+ *   3. "id" (read first, so later errors can echo it)         -> bad-request
+ *   4. "op" missing or not a string                           -> bad-request
+ *   5. "op" not an operation                                  -> unknown-op
+ *   6. the first key, in input order, that the op does not
+ *      take                                                   -> invalid-argument
+ *   7. each field in the order of the tables of PROTOCOL.md   -> invalid-argument
+ *
+ * A duplicate key is a JSON syntax error for jansson, so that request is
+ * answered with a null id even when "id" itself was well formed.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto.h"
+
+/* Operations as a bit mask, for the table of fields. */
+#define OPS(op) (1u << (op))
+#define OPS_PROBE (OPS(MP_OP_PROBE) | OPS(MP_OP_TRACE))
+#define OPS_PROBE_ONLY OPS(MP_OP_PROBE)
+#define OPS_TRACE OPS(MP_OP_TRACE)
+#define OPS_FEATURE OPS(MP_OP_CHECK_SUPPORT)
+
+#define TRACE_FIRST_TTL_DEFAULT 1
+#define TRACE_MAX_TTL_DEFAULT 30
+#define TRACE_COUNT_DEFAULT 1
+#define TRACE_INTERVAL_DEFAULT 1.0
+
+/* Longest field name quoted in an "unknown field" message. */
+#define FIELD_NAME_QUOTE_MAX 64
+
+/* Flags of every response line: compact, keys in insertion order. */
+#define DUMP_FLAGS (JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15))
+
+/* One request field: where it is allowed, how it is checked, where it goes. */
+struct field {
+	const char *name;
+	unsigned ops;
+	int (*parse)(const struct field *f, json_t *v, struct mp_request *req, char *errmsg);
+	long long min;
+	long long max;
+	size_t offset; /* into struct mp_request */
+};
+
+/* Write a printf-style message into errmsg (always NUL-terminated). */
+static int __attribute__((format(printf, 2, 3))) set_errmsg(char *errmsg, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(errmsg, MP_ERRMSG_MAX, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* Copy src into dst (size n) replacing bytes that are not printable ASCII. */
+static void copy_printable(char *dst, size_t n, const char *src)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < n && src[i]; i++)
+		dst[i] = src[i] >= 0x20 && src[i] <= 0x7e ? src[i] : '?';
+	dst[i] = '\0';
+}
+
+/* Length of at most max bytes of the UTF-8 string s, cut at a character boundary. */
+static size_t utf8_prefix_len(const char *s, size_t max)
+{
+	size_t len = strlen(s);
+
+	if (len <= max)
+		return len;
+	len = max;
+	while (len > 0 && ((unsigned char)s[len] & 0xc0) == 0x80)
+		len--;
+	return len;
+}
+
+/* Pointer to the int member of req at offset. */
+static int *req_int(struct mp_request *req, size_t offset)
+{
+	return (int *)(void *)((char *)req + offset);
+}
+
+/* Read an integer field in [f->min, f->max] into an int member. */
+static int parse_int(const struct field *f, json_t *v, struct mp_request *req, char *errmsg)
+{
+	json_int_t n;
+
+	if (!v)
+		return 0;
+	if (!json_is_integer(v) || (n = json_integer_value(v)) < f->min || n > f->max)
+		return set_errmsg(errmsg, "%s: must be an integer from %lld to %lld", f->name,
+				  f->min, f->max);
+	*req_int(req, f->offset) = (int)n;
+	return 0;
+}
+
+/* Read "mark", which needs 64 bits. */
+static int parse_mark(const struct field *f, json_t *v, struct mp_request *req, char *errmsg)
+{
+	json_int_t n;
+
+	if (!v)
+		return 0;
+	if (!json_is_integer(v) || (n = json_integer_value(v)) < f->min || n > f->max)
+		return set_errmsg(errmsg, "%s: must be an integer from %lld to %lld", f->name,
+				  f->min, f->max);
+	req->probe.mark = n;
+	return 0;
+}
+
+/* Read "port" or "local_port": an integer, not allowed with ICMP. */
+static int parse_port(const struct field *f, json_t *v, struct mp_request *req, char *errmsg)
+{
+	if (v && req->probe.protocol == MP_PROTO_ICMP)
+		return set_errmsg(errmsg, "%s: not allowed with protocol icmp", f->name);
+	return parse_int(f, v, req, errmsg);
+}
+
+/* Read "ip_version": 4 or 6. */
+static int parse_ip_version(const struct field *f, json_t *v, struct mp_request *req,
+			    char *errmsg)
+{
+	json_int_t n;
+
+	if (!v)
+		return 0;
+	if (!json_is_integer(v) || ((n = json_integer_value(v)) != 4 && n != 6))
+		return set_errmsg(errmsg, "%s: must be 4 or 6", f->name);
+	req->probe.ip_version = (int)n;
+	return 0;
+}
+
+/* Read "protocol": one of the protocol names. */
+static int parse_protocol(const struct field *f, json_t *v, struct mp_request *req,
+			  char *errmsg)
+{
+	int proto;
+
+	if (!v)
+		return 0;
+	if (!json_is_string(v) || (proto = mp_protocol_from_name(json_string_value(v))) < 0)
+		return set_errmsg(errmsg, "%s: must be one of icmp, udp, tcp, sctp", f->name);
+	req->probe.protocol = (enum mp_protocol)proto;
+	return 0;
+}
+
+/*
+ * Whether c may appear in a hostname or an IP literal.  '_' is allowed
+ * because real DNS names carry it.  '%' (an IPv6 zone such as fe80::1%eth0)
+ * is rejected: mtr-packet takes no zone, so such a probe could not be sent
+ * to the address the client meant.
+ */
+static bool host_char_ok(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '.' || c == '-' || c == '_' || c == ':';
+}
+
+/* Check a host-like string field and copy it into dst (MP_HOST_MAX + 1 bytes). */
+static int parse_hostlike(const struct field *f, json_t *v, char *dst, char *errmsg)
+{
+	const char *s;
+	size_t len;
+
+	if (!json_is_string(v))
+		return set_errmsg(errmsg, "%s: must be a string", f->name);
+	s = json_string_value(v);
+	len = json_string_length(v);
+	if (len < 1 || len > MP_HOST_MAX)
+		return set_errmsg(errmsg, "%s: must be 1 to %d bytes long", f->name, MP_HOST_MAX);
+	for (size_t i = 0; i < len; i++)
+		if (!host_char_ok(s[i]))
+			return set_errmsg(errmsg,
+					  "%s: must be a hostname or an IP address "
+					  "(letters, digits, '.', '-', '_', ':')",
+					  f->name);
+	memcpy(dst, s, len);
+	dst[len] = '\0';
+	return 0;
+}
+
+/* Read "host", required. */
+static int parse_host(const struct field *f, json_t *v, struct mp_request *req, char *errmsg)
+{
+	if (!v)
+		return set_errmsg(errmsg, "%s: required", f->name);
+	return parse_hostlike(f, v, req->probe.host, errmsg);
+}
+
+/* Read "local_ip", optional. */
+static int parse_local_ip(const struct field *f, json_t *v, struct mp_request *req,
+			  char *errmsg)
+{
+	if (!v)
+		return 0;
+	return parse_hostlike(f, v, req->probe.local_ip, errmsg);
+}
+
+/* Read a JSON number (integer or real) in [min, max], or (min, max] if open_min. */
+static int read_number(json_t *v, double min, double max, bool open_min, double *ret)
+{
+	double d;
+
+	if (!json_is_number(v))
+		return -1;
+	d = json_number_value(v);
+	if (!isfinite(d) || d < min || (open_min && d <= min) || d > max)
+		return -1;
+	*ret = d;
+	return 0;
+}
+
+/* Read "timeout": > 0 and <= 3600 seconds. */
+static int parse_timeout(const struct field *f, json_t *v, struct mp_request *req,
+			 char *errmsg)
+{
+	if (!v)
+		return 0;
+	if (read_number(v, 0.0, MP_TIMEOUT_MAX, true, &req->probe.timeout) < 0)
+		return set_errmsg(errmsg, "%s: must be a number greater than 0 and at most %g",
+				  f->name, MP_TIMEOUT_MAX);
+	return 0;
+}
+
+/* Read "interval": 0 to 3600 seconds. */
+static int parse_interval(const struct field *f, json_t *v, struct mp_request *req,
+			  char *errmsg)
+{
+	if (!v)
+		return 0;
+	if (read_number(v, (double)f->min, (double)f->max, false, &req->trace.interval) < 0)
+		return set_errmsg(errmsg, "%s: must be a number from %lld to %lld", f->name, f->min,
+				  f->max);
+	return 0;
+}
+
+/*
+ * Read "max_ttl": first_ttl to 255.  When it is absent its default (30)
+ * must still not be below first_ttl; that is reported on first_ttl, the
+ * field the client gave.
+ */
+static int parse_max_ttl(const struct field *f, json_t *v, struct mp_request *req,
+			 char *errmsg)
+{
+	json_int_t n;
+
+	if (!v) {
+		if (req->trace.first_ttl > req->trace.max_ttl)
+			return set_errmsg(errmsg,
+					  "first_ttl: must not exceed max_ttl (default %d)",
+					  req->trace.max_ttl);
+		return 0;
+	}
+	if (!json_is_integer(v) || (n = json_integer_value(v)) < req->trace.first_ttl ||
+	    n > f->max)
+		return set_errmsg(errmsg, "%s: must be an integer from first_ttl (%d) to %lld",
+				  f->name, req->trace.first_ttl, f->max);
+	req->trace.max_ttl = (int)n;
+	return 0;
+}
+
+/* Read "stream": a boolean. */
+static int parse_stream(const struct field *f, json_t *v, struct mp_request *req,
+			char *errmsg)
+{
+	if (!v)
+		return 0;
+	if (!json_is_boolean(v))
+		return set_errmsg(errmsg, "%s: must be true or false", f->name);
+	req->trace.stream = json_is_true(v);
+	return 0;
+}
+
+/* Whether s (length len) is 1-32 characters from [a-z0-9-]. */
+static bool feature_ok(const char *s, size_t len)
+{
+	if (len < 1 || len > MP_FEATURE_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+			return false;
+	return true;
+}
+
+/* Read "feature", required. */
+static int parse_feature(const struct field *f, json_t *v, struct mp_request *req,
+			 char *errmsg)
+{
+	if (!v)
+		return set_errmsg(errmsg, "%s: required", f->name);
+	if (!json_is_string(v) || !feature_ok(json_string_value(v), json_string_length(v)))
+		return set_errmsg(errmsg, "%s: must be a string of 1 to %d characters from [a-z0-9-]",
+				  f->name, MP_FEATURE_MAX);
+	memcpy(req->feature, json_string_value(v), json_string_length(v) + 1);
+	return 0;
+}
+
+#define PROBE_OFF(m) offsetof(struct mp_request, probe.m)
+#define TRACE_OFF(m) offsetof(struct mp_request, trace.m)
+
+/*
+ * Every field, in the order of PROTOCOL.md's tables: the order in which they
+ * are checked.  "ttl" belongs to probe only: a trace sets its TTLs with
+ * first_ttl and max_ttl (PROTOCOL.md's trace table has no "ttl").
+ */
+static const struct field fields[] = {
+	{ "host", OPS_PROBE, parse_host, 0, 0, 0 },
+	{ "ip_version", OPS_PROBE, parse_ip_version, 4, 6, 0 },
+	{ "ttl", OPS_PROBE_ONLY, parse_int, 0, 255, PROBE_OFF(ttl) },
+	{ "protocol", OPS_PROBE, parse_protocol, 0, 0, 0 },
+	{ "port", OPS_PROBE, parse_port, 1, 65535, PROBE_OFF(port) },
+	{ "local_ip", OPS_PROBE, parse_local_ip, 0, 0, 0 },
+	{ "local_port", OPS_PROBE, parse_port, 1, 65535, PROBE_OFF(local_port) },
+	{ "timeout", OPS_PROBE, parse_timeout, 0, 0, 0 },
+	{ "size", OPS_PROBE, parse_int, 0, MP_SIZE_MAX, PROBE_OFF(size) },
+	{ "bit_pattern", OPS_PROBE, parse_int, 0, 255, PROBE_OFF(bit_pattern) },
+	{ "tos", OPS_PROBE, parse_int, 0, 255, PROBE_OFF(tos) },
+	{ "mark", OPS_PROBE, parse_mark, 0, 4294967295LL, 0 },
+	{ "first_ttl", OPS_TRACE, parse_int, 1, 255, TRACE_OFF(first_ttl) },
+	{ "max_ttl", OPS_TRACE, parse_max_ttl, 1, 255, 0 },
+	{ "count", OPS_TRACE, parse_int, 1, 1000, TRACE_OFF(count) },
+	{ "interval", OPS_TRACE, parse_interval, 0, 3600, 0 },
+	{ "stream", OPS_TRACE, parse_stream, 0, 0, 0 },
+	{ "feature", OPS_FEATURE, parse_feature, 0, 0, 0 },
+};
+
+/* The field named key allowed for op, or NULL. */
+static const struct field *field_lookup(enum mp_op op, const char *key)
+{
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		if ((fields[i].ops & OPS(op)) && strcmp(fields[i].name, key) == 0)
+			return &fields[i];
+	return NULL;
+}
+
+/* Set the defaults of op's options. */
+static void request_defaults(struct mp_request *req)
+{
+	double timeout = req->op == MP_OP_TRACE ? MP_TRACE_TIMEOUT_DEFAULT
+						: MP_PROBE_TIMEOUT_DEFAULT;
+
+	mp_probe_opts_init(&req->probe, timeout);
+	req->trace.first_ttl = TRACE_FIRST_TTL_DEFAULT;
+	req->trace.max_ttl = TRACE_MAX_TTL_DEFAULT;
+	req->trace.count = TRACE_COUNT_DEFAULT;
+	req->trace.interval = TRACE_INTERVAL_DEFAULT;
+	req->trace.stream = false;
+}
+
+/* Read "id" into req->id: absent, null, an integer or a string. */
+static enum mp_error decode_id(json_t *obj, struct mp_request *req, char *errmsg)
+{
+	json_t *v = json_object_get(obj, "id");
+
+	if (!v || json_is_null(v))
+		return MP_OK;
+	if (json_is_integer(v)) {
+		req->id.kind = MP_ID_INT;
+		req->id.num = json_integer_value(v);
+		return MP_OK;
+	}
+	if (json_is_string(v)) {
+		size_t len = json_string_length(v);
+		char *s = malloc(len + 1);
+
+		/* Out of memory: the request cannot be served as sent. */
+		if (!s) {
+			set_errmsg(errmsg, "id: out of memory");
+			return MP_ERR_BAD_REQUEST;
+		}
+		memcpy(s, json_string_value(v), len + 1);
+		req->id.kind = MP_ID_STRING;
+		req->id.str = s;
+		req->id.str_len = len;
+		return MP_OK;
+	}
+	set_errmsg(errmsg, "id: must be a string, an integer or null");
+	return MP_ERR_BAD_REQUEST;
+}
+
+/* Whether an unknown op name is short and plain enough to quote back. */
+static bool op_quotable(const char *s, size_t len)
+{
+	if (len < 1 || len > 32)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		      (s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '-'))
+			return false;
+	return true;
+}
+
+/* Read "op" into req->op. */
+static enum mp_error decode_op(json_t *obj, struct mp_request *req, char *errmsg)
+{
+	json_t *v = json_object_get(obj, "op");
+	int op;
+
+	if (!v) {
+		set_errmsg(errmsg, "op: required");
+		return MP_ERR_BAD_REQUEST;
+	}
+	if (!json_is_string(v)) {
+		set_errmsg(errmsg, "op: must be a string");
+		return MP_ERR_BAD_REQUEST;
+	}
+	op = mp_op_from_name(json_string_value(v));
+	if (op < 0 || strlen(json_string_value(v)) != json_string_length(v)) {
+		if (op_quotable(json_string_value(v), json_string_length(v)))
+			set_errmsg(errmsg, "op: unknown operation \"%s\"", json_string_value(v));
+		else
+			set_errmsg(errmsg, "op: unknown operation");
+		return MP_ERR_UNKNOWN_OP;
+	}
+	req->op = (enum mp_op)op;
+	return MP_OK;
+}
+
+/* Reject the first key, in input order, that req->op does not take. */
+static enum mp_error check_unknown_fields(json_t *obj, struct mp_request *req, char *errmsg)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(obj, key, v) {
+		if (strcmp(key, "op") == 0 || strcmp(key, "id") == 0)
+			continue;
+		if (field_lookup(req->op, key))
+			continue;
+		set_errmsg(errmsg, "%.*s: unknown field",
+			   (int)utf8_prefix_len(key, FIELD_NAME_QUOTE_MAX), key);
+		return MP_ERR_INVALID_ARGUMENT;
+	}
+	return MP_OK;
+}
+
+/* Check every field of req->op in table order. */
+static enum mp_error decode_fields(json_t *obj, struct mp_request *req, char *errmsg)
+{
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		const struct field *f = &fields[i];
+
+		if (!(f->ops & OPS(req->op)))
+			continue;
+		if (f->parse(f, json_object_get(obj, f->name), req, errmsg) < 0)
+			return MP_ERR_INVALID_ARGUMENT;
+	}
+	return MP_OK;
+}
+
+/* Parse the line into a JSON value; NULL with errmsg set on error. */
+static json_t *load_line(const char *line, size_t len, char *errmsg)
+{
+	json_error_t jerr;
+	char text[JSON_ERROR_TEXT_LENGTH];
+	json_t *root;
+
+	if (len > 0 && line[len - 1] == '\r')
+		len--;
+	if (len == 0) {
+		set_errmsg(errmsg, "request: empty line");
+		return NULL;
+	}
+	root = json_loadb(line, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+	if (!root) {
+		copy_printable(text, sizeof(text), jerr.text);
+		set_errmsg(errmsg, "request: invalid JSON at byte %d: %s", jerr.position, text);
+	}
+	return root;
+}
+
+/* Decode one request line. */
+enum mp_error mp_request_decode(const char *line, size_t len, struct mp_request *req,
+				char errmsg[MP_ERRMSG_MAX])
+{
+	enum mp_error r;
+	json_t *root;
+
+	memset(req, 0, sizeof(*req));
+	errmsg[0] = '\0';
+	request_defaults(req);
+
+	root = load_line(line, len, errmsg);
+	if (!root)
+		return MP_ERR_BAD_REQUEST;
+	if (!json_is_object(root)) {
+		json_decref(root);
+		set_errmsg(errmsg, "request: must be a JSON object");
+		return MP_ERR_BAD_REQUEST;
+	}
+
+	r = decode_id(root, req, errmsg);
+	if (r == MP_OK)
+		r = decode_op(root, req, errmsg);
+	if (r == MP_OK) {
+		request_defaults(req);
+		r = check_unknown_fields(root, req, errmsg);
+	}
+	if (r == MP_OK)
+		r = decode_fields(root, req, errmsg);
+	json_decref(root);
+	return r;
+}
+
+/* A JSON string of the first len bytes of s; invalid UTF-8 becomes '?'. */
+static json_t *string_safe(const char *s, size_t len)
+{
+	json_t *v = json_stringn(s, len);
+	char *copy;
+
+	if (v)
+		return v;
+	copy = malloc(len + 1);
+	if (!copy)
+		return NULL;
+	for (size_t i = 0; i < len; i++)
+		copy[i] = s[i] > 0 && s[i] <= 0x7e ? s[i] : '?';
+	copy[len] = '\0';
+	v = json_stringn(copy, len);
+	free(copy);
+	return v;
+}
+
+/* A JSON string of the NUL-terminated s (at most max bytes), or null when s is NULL. */
+static json_t *string_or_null(const char *s, size_t max)
+{
+	if (!s)
+		return json_null();
+	return string_safe(s, strnlen(s, max));
+}
+
+/* Like string_or_null, but "" is null too. */
+static json_t *string_or_null_if_empty(const char *s, size_t max)
+{
+	if (!s || !s[0])
+		return json_null();
+	return string_or_null(s, max);
+}
+
+/* Add v under key; v is stolen.  -1 when v is NULL or out of memory. */
+static int set_new(json_t *obj, const char *key, json_t *v)
+{
+	if (!v)
+		return -1;
+	return json_object_set_new(obj, key, v);
+}
+
+/* JSON value of an id. */
+json_t *mp_id_to_json(const struct mp_id *id)
+{
+	if (!id)
+		return json_null();
+	switch (id->kind) {
+	case MP_ID_INT:
+		return json_integer(id->num);
+	case MP_ID_STRING:
+		return id->str ? string_safe(id->str, id->str_len) : json_null();
+	case MP_ID_NULL:
+		break;
+	}
+	return json_null();
+}
+
+/* Dump obj as a response line with '\n', consuming obj. */
+static char *dump_line(json_t *obj, size_t *ret_len)
+{
+	char *s, *line;
+	size_t len;
+
+	if (!obj)
+		return NULL;
+	s = json_dumps(obj, DUMP_FLAGS);
+	json_decref(obj);
+	if (!s)
+		return NULL;
+	len = strlen(s);
+	line = realloc(s, len + 2);
+	if (!line) {
+		free(s);
+		return NULL;
+	}
+	line[len] = '\n';
+	line[len + 1] = '\0';
+	if (ret_len)
+		*ret_len = len + 1;
+	return line;
+}
+
+/* A new object whose first key is "id", followed by obj's keys; consumes obj. */
+static json_t *object_with_id(const struct mp_id *id, json_t *obj)
+{
+	json_t *out, *v;
+	const char *key;
+
+	if (!obj)
+		return NULL;
+	out = json_object();
+	if (!out || set_new(out, "id", mp_id_to_json(id)) < 0)
+		goto fail;
+	json_object_foreach(obj, key, v) {
+		if (strcmp(key, "id") == 0)
+			continue;
+		if (json_object_set(out, key, v) < 0)
+			goto fail;
+	}
+	json_decref(obj);
+	return out;
+fail:
+	json_decref(out);
+	json_decref(obj);
+	return NULL;
+}
+
+/* Encode obj with "id" first as a response line. */
+char *mp_encode_object(const struct mp_id *id, json_t *obj, size_t *ret_len)
+{
+	if (obj && !json_is_object(obj)) {
+		json_decref(obj);
+		return NULL;
+	}
+	return dump_line(object_with_id(id, obj), ret_len);
+}
+
+/* Encode an error response. */
+char *mp_encode_error(const struct mp_id *id, enum mp_error code, const char *message,
+		      size_t *ret_len)
+{
+	json_t *err = json_object();
+
+	if (!err)
+		return NULL;
+	if (set_new(err, "code", json_string(mp_error_name(code))) < 0 ||
+	    set_new(err, "message", string_or_null(message ? message : mp_error_name(code),
+						   SIZE_MAX)) < 0) {
+		json_decref(err);
+		return NULL;
+	}
+	return mp_encode_object(id, json_pack("{so}", "error", err), ret_len);
+}
+
+/* Round a time in milliseconds to whole microseconds. */
+static double round_ms(double ms)
+{
+	return round(ms * 1000.0) / 1000.0;
+}
+
+/* The JSON object of one MPLS label. */
+static json_t *mpls_to_json(const struct mp_mpls *m)
+{
+	return json_pack("{sIsisbsi}", "label", (json_int_t)m->label, "traffic_class",
+			 m->traffic_class, "bottom_of_stack", (int)m->bottom_of_stack, "ttl",
+			 m->ttl);
+}
+
+/* The JSON list of a result's MPLS labels. */
+static json_t *mpls_list_to_json(const struct mp_probe_result *res)
+{
+	json_t *list = json_array();
+	int n = res->mpls_count;
+
+	if (!list)
+		return NULL;
+	if (n > MP_MPLS_MAX)
+		n = MP_MPLS_MAX;
+	for (int i = 0; i < n; i++)
+		if (json_array_append_new(list, mpls_to_json(&res->mpls[i])) < 0) {
+			json_decref(list);
+			return NULL;
+		}
+	return list;
+}
+
+/* The probe result fields as a JSON object. */
+json_t *mp_probe_result_to_json(const struct mp_probe_result *res)
+{
+	json_t *obj = json_object();
+	bool success;
+
+	if (!obj)
+		return NULL;
+	success = strncmp(res->result, "reply", sizeof(res->result)) == 0;
+	if (set_new(obj, "success", json_boolean(success)) < 0 ||
+	    set_new(obj, "result", string_or_null(res->result, sizeof(res->result))) < 0 ||
+	    set_new(obj, "time_ms", res->time_ms >= 0 && isfinite(res->time_ms)
+					    ? json_real(round_ms(res->time_ms))
+					    : json_null()) < 0 ||
+	    set_new(obj, "responder",
+		    string_or_null_if_empty(res->responder, sizeof(res->responder))) < 0 ||
+	    set_new(obj, "mpls", mpls_list_to_json(res)) < 0 ||
+	    set_new(obj, "address",
+		    string_or_null_if_empty(res->address, sizeof(res->address))) < 0 ||
+	    set_new(obj, "ip_version",
+		    res->ip_version ? json_integer(res->ip_version) : json_null()) < 0) {
+		json_decref(obj);
+		return NULL;
+	}
+	return obj;
+}
+
+/* Encode a probe result. */
+char *mp_encode_probe_result(const struct mp_id *id, const struct mp_probe_result *res,
+			     size_t *ret_len)
+{
+	return mp_encode_object(id, mp_probe_result_to_json(res), ret_len);
+}
+
+/* Encode a check_support answer. */
+char *mp_encode_check_support(const struct mp_id *id, const char *feature, bool supported,
+			      const char *value, size_t *ret_len)
+{
+	json_t *obj = json_object();
+
+	if (!obj)
+		return NULL;
+	if (set_new(obj, "feature", string_or_null(feature, SIZE_MAX)) < 0 ||
+	    set_new(obj, "supported", json_boolean(supported)) < 0 ||
+	    set_new(obj, "value", string_or_null(value, SIZE_MAX)) < 0) {
+		json_decref(obj);
+		return NULL;
+	}
+	return mp_encode_object(id, obj, ret_len);
+}
+
+/* Encode a clear_dns_cache answer. */
+char *mp_encode_cleared(const struct mp_id *id, unsigned long cleared, size_t *ret_len)
+{
+	json_int_t n = (unsigned long long)cleared > (unsigned long long)LLONG_MAX
+			       ? LLONG_MAX
+			       : (json_int_t)cleared;
+
+	return mp_encode_object(id, json_pack("{sI}", "cleared", n), ret_len);
+}
+
+/* Encode a version answer. */
+char *mp_encode_version(const struct mp_id *id, const char *daemon_version,
+			const char *mtr_packet_version, int workers, size_t *ret_len)
+{
+	json_t *obj = json_object();
+
+	if (!obj)
+		return NULL;
+	if (set_new(obj, "daemon", string_or_null(daemon_version, SIZE_MAX)) < 0 ||
+	    set_new(obj, "protocol", json_integer(MP_PROTOCOL_VERSION)) < 0 ||
+	    set_new(obj, "mtr_packet", string_or_null(mtr_packet_version, SIZE_MAX)) < 0 ||
+	    set_new(obj, "workers", json_integer(workers)) < 0) {
+		json_decref(obj);
+		return NULL;
+	}
+	return mp_encode_object(id, obj, ret_len);
+}

@@ -1,1 +1,445 @@
-/* placeholder */
+/*
+ * One mtr-packet process.  It runs with a socketpair as stdin and stdout and
+ * a pipe as stderr, in its own process group so that a terminal's ^C reaches
+ * only the daemon.  Its answers are matched to probes by token.  A worker
+ * whose pipe closes, that writes what cannot be parsed in bulk, or that
+ * holds a probe far past mtr-packet's own timeout is killed; the pool
+ * restarts it once the process is reaped.
+ */
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "pool.h"
+#include "server.h"
+#include "util.h"
+#include "worker.h"
+
+extern char **environ;
+
+/* mtr-packet lines are below 4 KiB; more without a newline is garbage. */
+#define WORKER_LINE_MAX 8192
+
+/* Free a check-support question. */
+void feature_req_free(struct feature_req *fr)
+{
+	if (fr->conn_id)
+		event_del(&fr->timer);
+	mp_id_clear(&fr->id);
+	free(fr);
+}
+
+/* A free token: positive int32, never 0, not in use. */
+uint32_t worker_new_token(struct worker *w)
+{
+	do {
+		if (w->next_token >= INT32_MAX || w->next_token == 0)
+			w->next_token = 1;
+		else
+			w->next_token++;
+	} while (idmap_get(&w->tokens, w->next_token));
+	return w->next_token;
+}
+
+/* Write one command line and remember what its token stands for. */
+int worker_write(struct worker *w, uint32_t token, struct wtask *task, const char *line, int len)
+{
+	if (!w->bev)
+		return -EPIPE;
+	if (idmap_put(&w->tokens, token, task) < 0)
+		return -ENOMEM;
+	if (bufferevent_write(w->bev, line, (size_t)len) < 0) {
+		idmap_del(&w->tokens, token);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Probe p no longer holds a token of w (already out of the map): update counters. */
+void worker_untrack(struct worker *w, struct probe *p)
+{
+	w->inflight--;
+	if (p->opts.protocol == MP_PROTO_TCP || p->opts.protocol == MP_PROTO_SCTP)
+		w->tcp_inflight--;
+	if (p->young) {
+		TAILQ_REMOVE(&w->young_list, p, ylink);
+		p->young = false;
+		w->young--;
+	}
+	p->worker = NULL;
+	p->token = 0;
+}
+
+/* Move probes older than WORKER_YOUNG_SECONDS off the young list. */
+void worker_age(struct worker *w, double now)
+{
+	struct probe *p;
+
+	while ((p = TAILQ_FIRST(&w->young_list)) && p->sent_at + WORKER_YOUNG_SECONDS <= now) {
+		TAILQ_REMOVE(&w->young_list, p, ylink);
+		p->young = false;
+		w->young--;
+	}
+}
+
+/* Answer to one of the start-up questions. */
+static void worker_startup_answer(struct worker *w, struct feature_req *fr,
+				  const struct mtrpkt_reply *r)
+{
+	bool ok = r->kind == MTRPKT_REPLY_FEATURE && strcmp(r->support, "no") != 0;
+
+	if (strcmp(fr->feature, "version") == 0) {
+		if (ok)
+			pool_set_mtr_version(r->support);
+		return;
+	}
+	/* send-probe */
+	if (!ok || strcmp(r->support, "ok") != 0) {
+		char why[160];
+
+		snprintf(why, sizeof(why), "does not speak mtr-packet's protocol (check-support "
+			 "send-probe answered '%s')", r->kind == MTRPKT_REPLY_FEATURE ? r->support : r->word);
+		worker_lost(w, why);
+		return;
+	}
+	if (w->state != WORKER_STARTING)
+		return;
+	event_del(&w->restart_ev);
+	w->state = WORKER_READY;
+	w->ready_at = mono_now();
+	pool_worker_ready(w);
+}
+
+/* Handle one line from mtr-packet. */
+static void worker_handle_line(struct worker *w, const char *line, size_t len)
+{
+	struct mtrpkt_reply r;
+	struct wtask *task;
+
+	if (mtrpkt_parse_reply(line, len, &r) < 0) {
+		if (log_ratelimit_ok(&w->garbage_rl))
+			log_warning("worker %d (pid %d): ignoring a line mtr-packet wrote that is not "
+				    "a reply (%zu bytes)", w->index, (int)w->pid, len);
+		return;
+	}
+	task = r.token ? idmap_del(&w->tokens, r.token) : NULL;
+	if (!task) {
+		if (log_ratelimit_ok(&w->garbage_rl))
+			log_warning("worker %d (pid %d): '%s' for unknown token %u", w->index,
+				    (int)w->pid, r.word, r.token);
+		return;
+	}
+	if (task->kind == WTASK_FEATURE) {
+		struct feature_req *fr = (struct feature_req *)task;
+
+		if (fr->conn_id == 0)
+			worker_startup_answer(w, fr, &r);
+		else
+			pool_feature_answered(fr, &r);
+		feature_req_free(fr);
+		return;
+	}
+	struct probe *p = (struct probe *)task;
+
+	worker_untrack(w, p);
+	if (r.kind == MTRPKT_REPLY_EXHAUSTED) {
+		/* Never shown to a client: let this worker drain a little. */
+		w->paused_until = mono_now() + 0.01;
+		sched_probe_exhausted(p);
+	} else {
+		sched_probe_answered(p, &r);
+	}
+}
+
+/* Lines from mtr-packet's stdout. */
+static void worker_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct worker *w = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	size_t len;
+	char *line;
+
+	while (w->bev && (line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF))) {
+		worker_handle_line(w, line, len);
+		free(line);
+	}
+	if (w->bev && evbuffer_get_length(in) > WORKER_LINE_MAX) {
+		if (log_ratelimit_ok(&w->garbage_rl))
+			log_warning("worker %d (pid %d): dropping %zu bytes without a newline",
+				    w->index, (int)w->pid, evbuffer_get_length(in));
+		evbuffer_drain(in, evbuffer_get_length(in));
+	}
+	sched_kick();
+}
+
+/* mtr-packet's stdout closed or failed. */
+static void worker_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct worker *w = arg;
+
+	if (what & BEV_EVENT_EOF)
+		worker_lost(w, "closed its output");
+	else if (what & BEV_EVENT_ERROR)
+		worker_lost(w, "pipe error");
+}
+
+/* Lines mtr-packet writes on stderr: logged, the last one kept. */
+static void worker_stderr_cb(struct bufferevent *bev, void *arg)
+{
+	struct worker *w = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	size_t len;
+	char *line;
+
+	while ((line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF))) {
+		for (char *c = line; *c; c++)
+			if ((unsigned char)*c < 0x20)
+				*c = ' ';
+		snprintf(w->last_stderr, sizeof(w->last_stderr), "%s", line);
+		if (log_ratelimit_ok(&w->stderr_rl))
+			log_warning("worker %d (pid %d): mtr-packet says: %s", w->index, (int)w->pid,
+				    w->last_stderr);
+		free(line);
+	}
+	if (evbuffer_get_length(in) > WORKER_LINE_MAX)
+		evbuffer_drain(in, evbuffer_get_length(in));
+}
+
+/* stderr closed: stop watching it. */
+static void worker_stderr_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct worker *w = arg;
+
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+		worker_stderr_cb(bev, arg);
+		bufferevent_free(w->errbev);
+		w->errbev = NULL;
+	}
+}
+
+/* The start-up check took too long. */
+static void worker_startup_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+
+	if (w->state == WORKER_STARTING)
+		worker_lost(w, "did not answer check-support within 5 seconds");
+}
+
+/* Ask w a start-up question. */
+static int worker_ask(struct worker *w, const char *feature)
+{
+	struct feature_req *fr = calloc(1, sizeof(*fr));
+	char line[MTRPKT_CMD_MAX];
+	int len;
+
+	if (!fr)
+		return -ENOMEM;
+	fr->task.kind = WTASK_FEATURE;
+	fr->worker = w;
+	snprintf(fr->feature, sizeof(fr->feature), "%s", feature);
+	fr->token = worker_new_token(w);
+	len = mtrpkt_format_check_support(line, sizeof(line), fr->token, feature);
+	if (len < 0 || worker_write(w, fr->token, &fr->task, line, len) < 0) {
+		free(fr);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Start the process: fds, spawn, bufferevents. */
+static int worker_exec(struct worker *w, const char *path)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t none, all;
+	int sv[2], ep[2], r;
+	char *argv[] = { (char *)path, NULL };
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return -errno;
+	if (pipe2(ep, O_CLOEXEC) < 0) {
+		r = -errno;
+		close(sv[0]);
+		close(sv[1]);
+		return r;
+	}
+	sigemptyset(&none);
+	sigfillset(&all);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, sv[1], STDIN_FILENO);
+	posix_spawn_file_actions_adddup2(&fa, sv[1], STDOUT_FILENO);
+	posix_spawn_file_actions_adddup2(&fa, ep[1], STDERR_FILENO);
+	posix_spawnattr_init(&attr);
+	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setsigdefault(&attr, &all);
+	posix_spawnattr_setpgroup(&attr, 0);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
+					       POSIX_SPAWN_SETPGROUP);
+	r = -posix_spawnp(&w->pid, path, &fa, &attr, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
+	close(sv[1]);
+	close(ep[1]);
+	if (r < 0) {
+		w->pid = 0;
+		close(sv[0]);
+		close(ep[0]);
+		return r;
+	}
+	evutil_make_socket_nonblocking(sv[0]);
+	evutil_make_socket_nonblocking(ep[0]);
+	w->bev = bufferevent_socket_new(srv.base, sv[0], BEV_OPT_CLOSE_ON_FREE);
+	w->errbev = bufferevent_socket_new(srv.base, ep[0], BEV_OPT_CLOSE_ON_FREE);
+	if (!w->bev || !w->errbev) {
+		/* The process is running: the caller's worker_lost() kills it. */
+		if (!w->bev)
+			close(sv[0]);
+		if (!w->errbev)
+			close(ep[0]);
+		return -ENOMEM;
+	}
+	bufferevent_setcb(w->bev, worker_read_cb, NULL, worker_event_cb, w);
+	bufferevent_enable(w->bev, EV_READ | EV_WRITE);
+	bufferevent_setcb(w->errbev, worker_stderr_cb, NULL, worker_stderr_event_cb, w);
+	bufferevent_enable(w->errbev, EV_READ);
+	return 0;
+}
+
+/* Spawn w and ask whether it speaks the protocol, and its version. */
+int worker_spawn(struct worker *w, const char *path)
+{
+	struct timeval tv = { 5, 0 };
+	int r;
+
+	idmap_init(&w->tokens);
+	TAILQ_INIT(&w->young_list);
+	w->inflight = w->young = w->tcp_inflight = 0;
+	w->why[0] = w->last_stderr[0] = '\0';
+	w->stderr_rl = (struct log_ratelimit){ .interval = 10, .burst = 5 };
+	w->garbage_rl = (struct log_ratelimit){ .interval = 10, .burst = 5 };
+	w->spawned_at = mono_now();
+	w->paused_until = 0;
+	r = worker_exec(w, path);
+	if (r < 0 && w->pid <= 0) {
+		snprintf(w->why, sizeof(w->why), "cannot run '%s': %s", path, strerror(-r));
+		return r;
+	}
+	w->state = WORKER_STARTING;
+	if (r < 0 || worker_ask(w, "send-probe") < 0 || worker_ask(w, "version") < 0) {
+		worker_lost(w, "out of memory");
+		return -ENOMEM;
+	}
+	evtimer_assign(&w->restart_ev, srv.base, worker_startup_timeout_cb, w);
+	evtimer_add(&w->restart_ev, &tv);
+	return 0;
+}
+
+/* Collect every task w holds (the map must not change while iterating). */
+static struct wtask **worker_tasks(struct worker *w, size_t *ret_n)
+{
+	struct wtask **v = malloc((idmap_count(&w->tokens) + 1) * sizeof(*v));
+	size_t iter = 0, n = 0;
+	uint64_t key;
+	void *val;
+
+	if (v)
+		while (idmap_next(&w->tokens, &iter, &key, &val))
+			v[n++] = val;
+	*ret_n = n;
+	return v;
+}
+
+/* Close w's pipes and hand back everything it held. */
+static void worker_drop_tasks(struct worker *w, bool notify)
+{
+	size_t n;
+	struct wtask **v = worker_tasks(w, &n);
+
+	for (size_t i = 0; i < n; i++) {
+		if (v[i]->kind == WTASK_PROBE) {
+			struct probe *p = (struct probe *)v[i];
+
+			worker_untrack(w, p);
+			if (notify)
+				sched_probe_lost(p);
+		} else {
+			struct feature_req *fr = (struct feature_req *)v[i];
+
+			if (notify && fr->conn_id)
+				pool_feature_lost(fr);
+			feature_req_free(fr);
+		}
+	}
+	free(v);
+	idmap_free(&w->tokens);
+}
+
+/* w is broken: kill it and retry or fail what it held. */
+void worker_lost(struct worker *w, const char *why)
+{
+	if (w->state != WORKER_STARTING && w->state != WORKER_READY)
+		return;
+	if (!w->why[0])
+		snprintf(w->why, sizeof(w->why), "%s", why);
+	w->state = WORKER_DEAD;
+	event_del(&w->restart_ev);
+	if (w->pid > 0)
+		kill(w->pid, SIGKILL);
+	if (w->bev) {
+		bufferevent_free(w->bev);
+		w->bev = NULL;
+	}
+	worker_drop_tasks(w, true);
+	pool_worker_down(w);
+	sched_kick();
+}
+
+/* w's process was reaped: take in what it last wrote on stderr. */
+void worker_reaped(struct worker *w)
+{
+	w->pid = 0;
+	if (w->errbev) {
+		struct evbuffer *in = bufferevent_get_input(w->errbev);
+		evutil_socket_t fd = bufferevent_getfd(w->errbev);
+
+		while (evbuffer_get_length(in) < WORKER_LINE_MAX && evbuffer_read(in, fd, 4096) > 0)
+			;
+		if (evbuffer_get_length(in) > 0)
+			evbuffer_add(in, "\n", 1);
+		worker_stderr_cb(w->errbev, w);
+		bufferevent_free(w->errbev);
+		w->errbev = NULL;
+	}
+}
+
+/* Kill and reap w now, dropping what it held without answers (exit path). */
+void worker_destroy(struct worker *w)
+{
+	event_del(&w->restart_ev);
+	if (w->pid > 0) {
+		kill(w->pid, SIGKILL);
+		while (waitpid(w->pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		w->pid = 0;
+	}
+	if (w->bev)
+		bufferevent_free(w->bev);
+	if (w->errbev)
+		bufferevent_free(w->errbev);
+	w->bev = w->errbev = NULL;
+	if (w->state == WORKER_STARTING || w->state == WORKER_READY)
+		worker_drop_tasks(w, false);
+	w->state = WORKER_IDLE;
+}

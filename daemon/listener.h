@@ -1,0 +1,15 @@
+/* The listening socket: own (bound here) or inherited, and accepting. */
+#ifndef MTRPROBED_LISTENER_H
+#define MTRPROBED_LISTENER_H
+
+/*
+ * Refuse to go on if a live daemon serves path (exits with a message);
+ * remove a stale socket file.  Called before the workers start.
+ */
+void listener_check_path(const char *path);
+/* Bind and listen on path, creating its directory. 0 or -errno (logged). */
+int listener_open(const char *path, unsigned mode);
+/* Stop accepting and remove the socket file if we created it. */
+void listener_close(void);
+
+#endif

@@ -1,0 +1,35 @@
+/* Small helpers shared by the daemon's modules. */
+#ifndef MTRPROBED_UTIL_H
+#define MTRPROBED_UTIL_H
+
+#include <sys/time.h>
+#include <time.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Seconds on the monotonic clock. */
+static inline double mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A relative timeval of d seconds (negative counts as 0). */
+static inline struct timeval tv_from_seconds(double d)
+{
+	struct timeval tv;
+
+	if (d < 0)
+		d = 0;
+	tv.tv_sec = (time_t)d;
+	tv.tv_usec = (suseconds_t)((d - (double)tv.tv_sec) * 1e6);
+	if (tv.tv_usec >= 1000000) {
+		tv.tv_sec++;
+		tv.tv_usec -= 1000000;
+	}
+	return tv;
+}
+
+#endif

@@ -1,0 +1,86 @@
+/*
+ * One mtr-packet process: spawning it, its pipes, the token map that
+ * matches its answers to probes, and noticing when it dies or hangs.
+ */
+#ifndef MTRPROBED_WORKER_H
+#define MTRPROBED_WORKER_H
+
+#include <event2/event_struct.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "idmap.h"
+#include "log.h"
+#include "mtrpkt.h"
+#include "sched.h"
+
+enum worker_state {
+	WORKER_IDLE,     /* no process: not started yet, or waiting to restart */
+	WORKER_STARTING, /* spawned, start-up check not answered yet */
+	WORKER_READY,    /* taking probes */
+	WORKER_DEAD      /* lost or killed; waiting for the process to be reaped */
+};
+
+/* A check-support question to a worker.  Owned by the worker's token map. */
+struct feature_req {
+	struct wtask task;       /* first: tokens point here */
+	uint64_t conn_id;        /* 0: asked by the worker's own start-up check */
+	struct mp_id id;
+	char feature[MP_FEATURE_MAX + 1];
+	struct worker *worker;
+	uint32_t token;
+	struct event timer;      /* conn_id != 0: the answer is overdue */
+};
+
+/* Free a check-support question (its timer stopped). */
+void feature_req_free(struct feature_req *fr);
+
+/* One mtr-packet process slot.  Owned by the pool; restarted in place. */
+struct worker {
+	int index;
+	enum worker_state state;
+	pid_t pid;                   /* > 0 until reaped */
+	struct bufferevent *bev;     /* its stdin and stdout (a socketpair) */
+	struct bufferevent *errbev;  /* its stderr */
+	struct idmap tokens;         /* token -> struct wtask */
+	uint32_t next_token;
+	int inflight;                /* probes holding a token */
+	int young;                   /* of which sent less than WORKER_YOUNG_SECONDS ago */
+	int tcp_inflight;            /* of which TCP or SCTP */
+	struct probe_list young_list;/* the young ones, oldest first */
+	double spawned_at, ready_at, paused_until;
+	int failures;                /* consecutive failed starts or early deaths */
+	bool retiring;               /* the pool shrank: stop once idle */
+	struct event restart_ev;     /* restart after back-off; start-up timeout */
+	char why[256];               /* what went wrong, for the restart log line */
+	char last_stderr[200];       /* the last line it wrote on stderr */
+	struct log_ratelimit stderr_rl;
+	struct log_ratelimit garbage_rl;
+};
+
+/* Spawn w's process and ask it the start-up questions. 0 or -errno (why set). */
+int worker_spawn(struct worker *w, const char *path);
+/* Write one formatted command line to w and remember token -> task. */
+int worker_write(struct worker *w, uint32_t token, struct wtask *task, const char *line, int len);
+/* A free token of w. */
+uint32_t worker_new_token(struct worker *w);
+/* A probe's token left w's map (answered, lost): update the counters. */
+void worker_untrack(struct worker *w, struct probe *p);
+/* w is broken (why): kill it, fail or retry everything it held. */
+void worker_lost(struct worker *w, const char *why);
+/* Move w's probes older than WORKER_YOUNG_SECONDS off its young list. */
+void worker_age(struct worker *w, double now);
+/* w's process was reaped: read the rest of its stderr, close it. */
+void worker_reaped(struct worker *w);
+/* Kill and reap w's process at once, dropping what it held (exit path). */
+void worker_destroy(struct worker *w);
+
+/* The pool's callbacks from a worker. */
+void pool_worker_ready(struct worker *w);
+void pool_set_mtr_version(const char *version);
+void pool_worker_down(struct worker *w);
+void pool_feature_answered(struct feature_req *fr, const struct mtrpkt_reply *r);
+void pool_feature_lost(struct feature_req *fr);
+
+#endif
