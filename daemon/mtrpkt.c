@@ -378,13 +378,15 @@ static int check_shape(struct mtrpkt_reply *out, const struct reply_seen *seen)
 /* Parse one reply line into out, which the caller has reset. */
 static int parse_reply(const char *line, size_t len, struct mtrpkt_reply *out)
 {
-	const char *p = line, *end = line + len;
 	struct reply_seen seen = { 0 };
 	struct span w, name, value;
 	unsigned long long token;
+	const char *p, *end;
 
 	if (!line || len > REPLY_LINE_MAX)
 		return -EINVAL;
+	p = line;
+	end = line + len;
 	/* Only printable ASCII and spaces: this also rejects NUL, '\r' and '\n'. */
 	for (size_t i = 0; i < len; i++)
 		if (line[i] < 0x20 || line[i] > 0x7e)

@@ -15,7 +15,6 @@
  * A duplicate key is a JSON syntax error for jansson, so that request is
  * answered with a null id even when "id" itself was well formed.
  */
-#include <errno.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -465,7 +464,6 @@ static enum mp_error decode_fields(json_t *obj, struct mp_request *req, char *er
 static json_t *load_line(const char *line, size_t len, char *errmsg)
 {
 	json_error_t jerr;
-	char text[JSON_ERROR_TEXT_LENGTH];
 	json_t *root;
 
 	if (len > 0 && line[len - 1] == '\r')
@@ -476,6 +474,8 @@ static json_t *load_line(const char *line, size_t len, char *errmsg)
 	}
 	root = json_loadb(line, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
 	if (!root) {
+		char text[JSON_ERROR_TEXT_LENGTH];
+
 		copy_printable(text, sizeof(text), jerr.text);
 		set_errmsg(errmsg, "request: invalid JSON at byte %d: %s", jerr.position, text);
 	}
@@ -686,10 +686,10 @@ static json_t *mpls_list_to_json(const struct mp_probe_result *res)
 /* The probe result fields as a JSON object. */
 json_t *mp_probe_result_to_json(const struct mp_probe_result *res)
 {
-	json_t *obj = json_object();
+	json_t *obj;
 	bool success;
 
-	if (!obj)
+	if (!res || !(obj = json_object()))
 		return NULL;
 	success = strncmp(res->result, "reply", sizeof(res->result)) == 0;
 	if (set_new(obj, "success", json_boolean(success)) < 0 ||
