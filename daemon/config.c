@@ -61,7 +61,7 @@ static const struct config_key config_keys[] = {
 	KEY("max_inflight_per_client", CONFIG_INT, max_inflight_per_client, 1, 1000000),
 	KEY("max_queued", CONFIG_INT, max_queued, 1, 10000000),
 	KEY("max_connections", CONFIG_INT, max_connections, 1, 1000000),
-	KEY("worker_burst", CONFIG_INT, worker_burst, 1, 1000),
+	KEY("max_burst", CONFIG_INT, max_burst, 1, 1000),
 	KEY("tcp_max_inflight", CONFIG_INT, tcp_max_inflight, 1, 900),
 	KEY("dns_cache_ttl", CONFIG_NUMBER, dns_cache_ttl, 0, 604800),
 	KEY("dns_expire_interval", CONFIG_NUMBER, dns_expire_interval, 0.01, 86400),
@@ -583,7 +583,7 @@ int config_init(struct mp_config *cfg)
 	cfg->max_inflight_per_client = 1000;
 	cfg->max_queued = 100000;
 	cfg->max_connections = 4096;
-	cfg->worker_burst = 100;
+	cfg->max_burst = 64;
 	cfg->tcp_max_inflight = 512;
 	cfg->dns_cache_ttl = 300;
 	cfg->dns_expire_interval = 60;

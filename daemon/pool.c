@@ -1,14 +1,15 @@
 /*
  * The pool of mtr-packet workers.  It decides which worker takes a probe so
- * that mtr-packet's limits hold (MTR-PACKET facts in docs/DESIGN.md):
+ * that mtr-packet's limits hold (see docs/DESIGN.md):
  *  - TCP and SCTP probes all go to one worker (mtr-packet matches them by
  *    source port only, and every process counts ports from the same start),
  *    capped by tcp_max_inflight (it select()s one fd per TCP probe);
  *  - UDP probes to one destination always go to the same worker;
  *  - ICMP probes go to the worker with the most room;
- *  - no worker has more than worker_burst probes sent in the last
+ *  - all workers together send at most max_burst probes in any
  *    WORKER_YOUNG_SECONDS (their answers would arrive in one burst and
- *    overflow its socket buffer), nor more than WORKER_MAX_INFLIGHT in all.
+ *    overflow the raw sockets' buffers: every raw ICMP socket sees every
+ *    ICMP packet), and no worker has more than WORKER_MAX_INFLIGHT out.
  * It restarts workers that die, with back-off, and answers check_support.
  */
 #include <errno.h>
@@ -229,13 +230,28 @@ void pool_worker_hung(struct worker *w)
 	worker_lost(w, "stopped answering");
 }
 
+/*
+ * Probes sent by all workers in the last WORKER_YOUNG_SECONDS.  Every raw
+ * ICMP socket on the host sees every ICMP packet, so a burst of answers
+ * lands in each worker's socket buffer whichever worker sent the probes.
+ */
+static int pool_young_total(double now)
+{
+	int n = 0;
+
+	for (int i = 0; i < P.n; i++) {
+		worker_age(&P.workers[i], now);
+		n += P.workers[i].young;
+	}
+	return n;
+}
+
 /* True if w can take one more probe now. */
 static bool worker_has_room(struct worker *w, double now)
 {
 	if (w->state != WORKER_READY || now < w->paused_until)
 		return false;
-	worker_age(w, now);
-	return w->young < srv.cfg.worker_burst && w->inflight < WORKER_MAX_INFLIGHT;
+	return pool_young_total(now) < srv.cfg.max_burst && w->inflight < WORKER_MAX_INFLIGHT;
 }
 
 /* Wake the dispatcher when the earliest young probe ages or a pause ends. */
@@ -254,7 +270,7 @@ static void pool_arm_age_timer(double now)
 			continue;
 		if (w->paused_until > now)
 			t = w->paused_until;
-		else if (p && w->young >= srv.cfg.worker_burst)
+		else if (p)
 			t = p->sent_at + WORKER_YOUNG_SECONDS;
 		if (t > 0 && (when == 0 || t < when))
 			when = t;

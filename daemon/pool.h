@@ -19,7 +19,7 @@ struct worker;
 /* Hard cap of probes one worker has in flight (mtr-packet 0.95 allows 1024). */
 #define WORKER_MAX_INFLIGHT 1000
 /* A probe stops counting as "young" (a possible reply burst) after this. */
-#define WORKER_YOUNG_SECONDS 0.025
+#define WORKER_YOUNG_SECONDS 0.010
 
 /* Called once every worker has either answered its start-up check or failed. */
 typedef void (*pool_ready_cb)(int alive, const char *why_none);
