@@ -21,6 +21,9 @@
 #include "log.h"
 #include "server.h"
 
+/* Capped by net.core.somaxconn; the libc SOMAXCONN constant is only 128. */
+#define LISTEN_BACKLOG 65535
+
 static struct {
 	struct evconnlistener *lev;
 	struct event *resume_ev;
@@ -143,7 +146,7 @@ int listener_open(const char *path, unsigned mode)
 	old = umask(0177);
 	r = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
 	umask(old);
-	if (r < 0 || chmod(path, (mode_t)mode) < 0 || listen(fd, SOMAXCONN) < 0 ||
+	if (r < 0 || chmod(path, (mode_t)mode) < 0 || listen(fd, LISTEN_BACKLOG) < 0 ||
 	    stat(path, &st) < 0) {
 		r = -errno;
 		log_error("cannot listen on %s: %s", path, strerror(-r));
@@ -156,7 +159,7 @@ int listener_open(const char *path, unsigned mode)
 	L.own = true;
 	L.resume_ev = evtimer_new(srv.base, listener_resume_cb, NULL);
 	L.lev = evconnlistener_new(srv.base, listener_accept_cb, NULL,
-				   LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
+				   LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
 	if (!L.lev || !L.resume_ev) {
 		close(fd);
 		return -ENOMEM;
