@@ -201,9 +201,11 @@ void pool_child_exited(pid_t pid, int status)
 	if (!w)
 		return;
 	describe_status(status, how, sizeof(how));
-	worker_lost(w, how);
+	worker_lost(w, NULL);
 	worker_reaped(w);
 	w->state = WORKER_IDLE;
+	if (!w->why[0])
+		snprintf(w->why, sizeof(w->why), "%s", how);
 	if (w->ready_at > w->spawned_at && mono_now() - w->ready_at > HEALTHY_AFTER_SECONDS)
 		w->failures = 0;
 	delay = RESTART_DELAY_MIN * (double)(1u << (w->failures < 9 ? w->failures : 9));
@@ -214,8 +216,7 @@ void pool_child_exited(pid_t pid, int status)
 		log_debug("worker %d (pid %d) %s", w->index, (int)pid, how);
 		return;
 	}
-	log_warning("worker %d (pid %d) %s%s%s%s%s; restarting in %.1f s", w->index, (int)pid,
-		    w->why, strcmp(w->why, how) ? " and " : "", strcmp(w->why, how) ? how : "",
+	log_warning("worker %d (pid %d) %s%s%s; restarting in %.1f s", w->index, (int)pid, w->why,
 		    w->last_stderr[0] ? "; it said: " : "", w->last_stderr, delay);
 	pool_check_settled();
 	struct timeval tv = tv_from_seconds(delay);

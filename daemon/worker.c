@@ -188,10 +188,9 @@ static void worker_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct worker *w = arg;
 
-	if (what & BEV_EVENT_EOF)
-		worker_lost(w, "closed its output");
-	else if (what & BEV_EVENT_ERROR)
-		worker_lost(w, "pipe error");
+	/* Most likely it exited: the reap tells how. */
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
+		worker_lost(w, NULL);
 }
 
 /* Lines mtr-packet writes on stderr: logged, the last one kept. */
@@ -386,15 +385,16 @@ static void worker_drop_tasks(struct worker *w, bool notify)
 	idmap_free(&w->tokens);
 }
 
-/* w is broken: kill it and retry or fail what it held. */
+/* w is broken (why: the reason it is killed, NULL if it went by itself). */
 void worker_lost(struct worker *w, const char *why)
 {
 	if (w->state != WORKER_STARTING && w->state != WORKER_READY)
 		return;
-	if (!w->why[0])
+	if (why && !w->why[0])
 		snprintf(w->why, sizeof(w->why), "%s", why);
 	w->state = WORKER_DEAD;
-	event_del(&w->restart_ev);
+	if (event_initialized(&w->restart_ev))
+		event_del(&w->restart_ev);
 	if (w->pid > 0)
 		kill(w->pid, SIGKILL);
 	if (w->bev) {
@@ -427,7 +427,8 @@ void worker_reaped(struct worker *w)
 /* Kill and reap w now, dropping what it held without answers (exit path). */
 void worker_destroy(struct worker *w)
 {
-	event_del(&w->restart_ev);
+	if (event_initialized(&w->restart_ev))
+		event_del(&w->restart_ev);
 	if (w->pid > 0) {
 		kill(w->pid, SIGKILL);
 		while (waitpid(w->pid, NULL, 0) < 0 && errno == EINTR)

@@ -53,7 +53,7 @@ struct worker {
 	int failures;                /* consecutive failed starts or early deaths */
 	bool retiring;               /* the pool shrank: stop once idle */
 	struct event restart_ev;     /* restart after back-off; start-up timeout */
-	char why[256];               /* what went wrong, for the restart log line */
+	char why[256];               /* why it was killed ("" if it went by itself) */
 	char last_stderr[200];       /* the last line it wrote on stderr */
 	struct log_ratelimit stderr_rl;
 	struct log_ratelimit garbage_rl;
@@ -67,7 +67,7 @@ int worker_write(struct worker *w, uint32_t token, struct wtask *task, const cha
 uint32_t worker_new_token(struct worker *w);
 /* A probe's token left w's map (answered, lost): update the counters. */
 void worker_untrack(struct worker *w, struct probe *p);
-/* w is broken (why): kill it, fail or retry everything it held. */
+/* w is broken (why it is killed; NULL: it went by itself): retry or fail what it held. */
 void worker_lost(struct worker *w, const char *why);
 /* Move w's probes older than WORKER_YOUNG_SECONDS off its young list. */
 void worker_age(struct worker *w, double now);
