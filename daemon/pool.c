@@ -6,10 +6,10 @@
  *    capped by tcp_max_inflight (it select()s one fd per TCP probe);
  *  - UDP probes to one destination always go to the same worker;
  *  - ICMP probes go to the worker with the most room;
- *  - all workers together send at most max_burst probes in any
- *    WORKER_YOUNG_SECONDS (their answers would arrive in one burst and
- *    overflow the raw sockets' buffers: every raw ICMP socket sees every
- *    ICMP packet), and no worker has more than WORKER_MAX_INFLIGHT out.
+ *  - at most max_burst probes are out that not every worker has shown it
+ *    read past (see pool_unconfirmed()): their answers would arrive in one
+ *    burst and overflow the raw sockets' buffers;
+ *  - no worker has more than WORKER_MAX_INFLIGHT probes out.
  * It restarts workers that die, with back-off, and answers check_support.
  */
 #include <errno.h>
@@ -46,7 +46,8 @@ static struct {
 	} cache[FEATURE_CACHE_MAX];
 	int n_cache;
 	uint64_t restarts;
-	struct event *age_ev;   /* wakes the dispatcher when probes stop being young */
+	struct event *age_ev;   /* wakes the dispatcher when a worker's pause ends */
+	uint64_t sent_seq;      /* probes sent since start */
 	unsigned icmp_rr;
 } P;
 
@@ -133,6 +134,7 @@ static void pool_forget_features(void)
 void pool_worker_ready(struct worker *w)
 {
 	log_debug("worker %d (pid %d) ready", w->index, (int)w->pid);
+	w->confirmed_seq = w->answered_seq = P.sent_seq;
 	pool_forget_features();
 	pool_check_settled();
 	sched_kick();
@@ -232,30 +234,45 @@ void pool_worker_hung(struct worker *w)
 }
 
 /*
- * Probes sent by all workers in the last WORKER_YOUNG_SECONDS.  Every raw
- * ICMP socket on the host sees every ICMP packet, so a burst of answers
- * lands in each worker's socket buffer whichever worker sent the probes.
+ * Probes sent since every worker last proved it had read its sockets.
+ * Every raw ICMP socket on the host sees every ICMP packet, so each
+ * worker's buffer holds the answers to every worker's probes until it reads
+ * them; a burst larger than the buffer loses answers.
  */
-static int pool_young_total(double now)
+static uint64_t pool_unconfirmed(void)
 {
-	int n = 0;
+	uint64_t oldest = P.sent_seq;
 
-	for (int i = 0; i < P.n; i++) {
-		worker_age(&P.workers[i], now);
-		n += P.workers[i].young;
-	}
-	return n;
+	for (int i = 0; i < P.n; i++)
+		if (P.workers[i].state == WORKER_READY && P.workers[i].confirmed_seq < oldest)
+			oldest = P.workers[i].confirmed_seq;
+	return P.sent_seq - oldest;
 }
 
 /* True if w can take one more probe now. */
 static bool worker_has_room(struct worker *w, double now)
 {
-	if (w->state != WORKER_READY || now < w->paused_until)
-		return false;
-	return pool_young_total(now) < srv.cfg.max_burst && w->inflight < WORKER_MAX_INFLIGHT;
+	return w->state == WORKER_READY && now >= w->paused_until &&
+	       w->inflight < WORKER_MAX_INFLIGHT;
 }
 
-/* Wake the dispatcher when the earliest young probe ages or a pause ends. */
+/* Ping every worker that has not confirmed the latest probes. */
+void pool_flush(void)
+{
+	for (int i = 0; i < P.n; i++)
+		if (P.workers[i].confirmed_seq < P.sent_seq)
+			worker_ping(&P.workers[i], P.sent_seq);
+}
+
+/* w answered a ping: keep pinging while probes are unconfirmed. */
+void pool_worker_confirmed(struct worker *w)
+{
+	if (w->confirmed_seq < P.sent_seq)
+		worker_ping(w, P.sent_seq);
+	sched_kick();
+}
+
+/* Wake the dispatcher when a worker's pause ends. */
 static void pool_arm_age_timer(double now)
 {
 	double when = 0;
@@ -264,17 +281,10 @@ static void pool_arm_age_timer(double now)
 		return;
 	for (int i = 0; i < P.n; i++) {
 		struct worker *w = &P.workers[i];
-		struct probe *p = TAILQ_FIRST(&w->young_list);
-		double t = 0;
 
-		if (w->state != WORKER_READY)
-			continue;
-		if (w->paused_until > now)
-			t = w->paused_until;
-		else if (p)
-			t = p->sent_at + WORKER_YOUNG_SECONDS;
-		if (t > 0 && (when == 0 || t < when))
-			when = t;
+		if (w->state == WORKER_READY && w->paused_until > now &&
+		    (when == 0 || w->paused_until < when))
+			when = w->paused_until;
 	}
 	if (when > 0) {
 		struct timeval tv = tv_from_seconds(when - now + 0.0005);
@@ -342,13 +352,13 @@ struct worker *pool_pick(const struct probe *p)
 		for (int i = 0; i < P.n; i++) {
 			struct worker *c = &P.workers[(P.icmp_rr + (unsigned)i) % (unsigned)P.n];
 
-			if (worker_has_room(c, now) && (!w || c->young < w->young))
+			if (worker_has_room(c, now) && (!w || c->inflight < w->inflight))
 				w = c;
 		}
 		P.icmp_rr++;
 		break;
 	}
-	if (w && !worker_has_room(w, now))
+	if (w && (!worker_has_room(w, now) || pool_unconfirmed() >= (uint64_t)srv.cfg.max_burst))
 		w = NULL;
 	if (!w)
 		pool_arm_age_timer(now);
@@ -360,6 +370,8 @@ bool pool_all_busy(void)
 {
 	double now = mono_now();
 
+	if (pool_unconfirmed() >= (uint64_t)srv.cfg.max_burst)
+		return true; /* a ping's answer wakes the dispatcher */
 	for (int i = 0; i < P.n; i++)
 		if (worker_has_room(&P.workers[i], now))
 			return false;
@@ -406,9 +418,7 @@ int pool_send(struct worker *w, struct probe *p)
 	p->worker = w;
 	p->token = cmd.token;
 	p->sent_at = mono_now();
-	p->young = true;
-	TAILQ_INSERT_TAIL(&w->young_list, p, ylink);
-	w->young++;
+	P.sent_seq++;
 	w->inflight++;
 	if (p->opts.protocol == MP_PROTO_TCP || p->opts.protocol == MP_PROTO_SCTP)
 		w->tcp_inflight++;

@@ -18,8 +18,6 @@ struct worker;
 #define POOL_WORKERS_MAX 64
 /* Hard cap of probes one worker has in flight (mtr-packet 0.95 allows 1024). */
 #define WORKER_MAX_INFLIGHT 1000
-/* A probe stops counting as "young" (a possible reply burst) after this. */
-#define WORKER_YOUNG_SECONDS 0.010
 
 /* Called once every worker has either answered its start-up check or failed. */
 typedef void (*pool_ready_cb)(int alive, const char *why_none);
@@ -35,6 +33,8 @@ struct worker *pool_pick(const struct probe *p);
 bool pool_any_alive(void);
 /* True if no worker can take any probe right now (cheap check). */
 bool pool_all_busy(void);
+/* After a round of pool_send(): ask the workers to confirm what was sent. */
+void pool_flush(void);
 /* Write p to w (chosen by pool_pick); 0, or -errno when p could not be sent. */
 int pool_send(struct worker *w, struct probe *p);
 /* p's worker holds p's token far past mtr-packet's own timeout: kill it. */

@@ -436,7 +436,7 @@ static void probe_send(struct probe *p, struct worker *w)
 }
 
 /* Hand queued probes to workers, one per client in turn. */
-static void dispatch_cb(evutil_socket_t fd, short what, void *arg)
+static void dispatch_round(void)
 {
 	int budget = DISPATCH_BUDGET;
 
@@ -467,6 +467,13 @@ static void dispatch_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	if (!TAILQ_EMPTY(&S.rr) && budget == 0)
 		sched_kick();
+}
+
+/* The dispatcher's event: a round, then the workers confirm what was sent. */
+static void dispatch_cb(evutil_socket_t fd, short what, void *arg)
+{
+	dispatch_round();
+	pool_flush();
 }
 
 /* Put p back at the head of its client's queue, if the client is still here. */

@@ -54,11 +54,9 @@ struct probe {
 	int mtr_timeout;            /* whole seconds given to mtr-packet */
 	struct worker *worker;      /* SENT, ORPHAN */
 	uint32_t token;             /* SENT, ORPHAN */
-	bool young;                 /* on its worker's young list */
 	struct sched_client *client;/* QUEUED, RESOLVING: the owning client queue */
 	TAILQ_ENTRY(probe) qlink;   /* client queue (QUEUED) */
 	TAILQ_ENTRY(probe) clink;   /* client's list of unsent probes */
-	TAILQ_ENTRY(probe) ylink;   /* worker's young list */
 	struct event timer;         /* deadline, then the hung-worker check */
 };
 

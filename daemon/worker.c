@@ -72,25 +72,37 @@ void worker_untrack(struct worker *w, struct probe *p)
 	w->inflight--;
 	if (p->opts.protocol == MP_PROTO_TCP || p->opts.protocol == MP_PROTO_SCTP)
 		w->tcp_inflight--;
-	if (p->young) {
-		TAILQ_REMOVE(&w->young_list, p, ylink);
-		p->young = false;
-		w->young--;
-	}
 	p->worker = NULL;
 	p->token = 0;
 }
 
-/* Move probes older than WORKER_YOUNG_SECONDS off the young list. */
-void worker_age(struct worker *w, double now)
+/*
+ * Ask w a question it answers on its next pass through its loop.  Probes
+ * written before a ping are sent in the pass that answers it, and their
+ * loopback answers are queued by then; the next pass reads them.  So once
+ * a second ping, written after the first was answered, is answered too,
+ * the probes before the first one (seq) are out of w's socket buffers.
+ */
+void worker_ping(struct worker *w, uint64_t seq)
 {
-	struct probe *p;
+	struct feature_req *fr;
+	char line[MTRPKT_CMD_MAX];
+	int len;
 
-	while ((p = TAILQ_FIRST(&w->young_list)) && p->sent_at + WORKER_YOUNG_SECONDS <= now) {
-		TAILQ_REMOVE(&w->young_list, p, ylink);
-		p->young = false;
-		w->young--;
+	if (w->ping_out || w->state != WORKER_READY || !(fr = calloc(1, sizeof(*fr))))
+		return;
+	fr->task.kind = WTASK_FEATURE;
+	fr->worker = w;
+	fr->ping = true;
+	fr->seq = seq;
+	snprintf(fr->feature, sizeof(fr->feature), "version");
+	fr->token = worker_new_token(w);
+	len = mtrpkt_format_check_support(line, sizeof(line), fr->token, fr->feature);
+	if (len < 0 || worker_write(w, fr->token, &fr->task, line, len) < 0) {
+		free(fr);
+		return;
 	}
+	w->ping_out = true;
 }
 
 /* Answer to one of the start-up questions. */
@@ -143,7 +155,16 @@ static void worker_handle_line(struct worker *w, const char *line, size_t len)
 	if (task->kind == WTASK_FEATURE) {
 		struct feature_req *fr = (struct feature_req *)task;
 
-		if (fr->conn_id == 0)
+		if (fr->ping) {
+			/*
+			 * It answered the previous ping, then went round its
+			 * loop (reading its sockets) before this one.
+			 */
+			w->ping_out = false;
+			w->confirmed_seq = w->answered_seq;
+			w->answered_seq = fr->seq;
+			pool_worker_confirmed(w);
+		} else if (fr->conn_id == 0)
 			worker_startup_answer(w, fr, &r);
 		else
 			pool_feature_answered(fr, &r);
@@ -323,8 +344,8 @@ int worker_spawn(struct worker *w, const char *path)
 	int r;
 
 	idmap_init(&w->tokens);
-	TAILQ_INIT(&w->young_list);
-	w->inflight = w->young = w->tcp_inflight = 0;
+	w->inflight = w->tcp_inflight = 0;
+	w->ping_out = false;
 	w->why[0] = w->last_stderr[0] = '\0';
 	w->stderr_rl = (struct log_ratelimit){ .interval = 10, .burst = 5 };
 	w->garbage_rl = (struct log_ratelimit){ .interval = 10, .burst = 5 };

@@ -31,6 +31,8 @@ struct feature_req {
 	struct worker *worker;
 	uint32_t token;
 	struct event timer;      /* conn_id != 0: the answer is overdue */
+	bool ping;               /* asked only to see that mtr-packet has read its sockets */
+	uint64_t seq;            /* ping: the pool's send count when it was written */
 };
 
 /* Free a check-support question (its timer stopped). */
@@ -46,10 +48,11 @@ struct worker {
 	struct idmap tokens;         /* token -> struct wtask */
 	uint32_t next_token;
 	int inflight;                /* probes holding a token */
-	int young;                   /* of which sent less than WORKER_YOUNG_SECONDS ago */
 	int tcp_inflight;            /* of which TCP or SCTP */
-	struct probe_list young_list;/* the young ones, oldest first */
 	double spawned_at, ready_at, paused_until;
+	uint64_t answered_seq;       /* seq of the last ping it answered */
+	uint64_t confirmed_seq;      /* probes up to here have left its socket buffers */
+	bool ping_out;
 	int failures;                /* consecutive failed starts or early deaths */
 	bool retiring;               /* the pool shrank: stop once idle */
 	struct event restart_ev;     /* restart after back-off; start-up timeout */
@@ -69,8 +72,8 @@ uint32_t worker_new_token(struct worker *w);
 void worker_untrack(struct worker *w, struct probe *p);
 /* w is broken (why it is killed; NULL: it went by itself): retry or fail what it held. */
 void worker_lost(struct worker *w, const char *why);
-/* Move w's probes older than WORKER_YOUNG_SECONDS off its young list. */
-void worker_age(struct worker *w, double now);
+/* Ask w to show it has read its sockets (answer a question); seq: the pool's send count. */
+void worker_ping(struct worker *w, uint64_t seq);
 /* w's process was reaped: read the rest of its stderr, close it. */
 void worker_reaped(struct worker *w);
 /* Kill and reap w's process at once, dropping what it held (exit path). */
@@ -82,5 +85,6 @@ void pool_set_mtr_version(const char *version);
 void pool_worker_down(struct worker *w);
 void pool_feature_answered(struct feature_req *fr, const struct mtrpkt_reply *r);
 void pool_feature_lost(struct feature_req *fr);
+void pool_worker_confirmed(struct worker *w);
 
 #endif
