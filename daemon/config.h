@@ -25,7 +25,7 @@ struct mp_config {
 	int max_inflight_per_client;  /* max_inflight_per_client, 1-1000000 */
 	int max_queued;               /* max_queued, 1-10000000 */
 	int max_connections;          /* max_connections, 1-1000000 */
-	int max_burst;                /* max_burst: probes sent per WORKER_YOUNG_SECONDS, all workers, 1-1000 */
+	int max_burst;                /* max_burst: probes out not yet confirmed by every worker, 1-1000 */
 	int tcp_max_inflight;         /* tcp_max_inflight, 1-900 */
 	double dns_cache_ttl;         /* dns_cache_ttl, seconds, 0-604800 */
 	double dns_expire_interval;   /* dns_expire_interval, seconds, 0.01-86400 */

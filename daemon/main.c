@@ -90,7 +90,7 @@ static void sigterm_cb(evutil_socket_t fd, short what, void *arg)
 	srv.stopping = true;
 	listener_close();
 	sched_shutdown();
-	conn_close_all();
+	/* Connections stay open: what they send meanwhile is answered shutting-down. */
 	M.stop_deadline = mono_now() + srv.cfg.shutdown_timeout;
 	M.stop_ev = event_new(srv.base, -1, EV_PERSIST, stop_check_cb, NULL);
 	event_add(M.stop_ev, &tv);

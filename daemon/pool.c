@@ -28,7 +28,6 @@
 #include "worker.h"
 
 #define FEATURE_CACHE_MAX 64
-#define FEATURE_TIMEOUT_SECONDS 5
 #define RESTART_DELAY_MIN 0.1
 #define RESTART_DELAY_MAX 30.0
 /* A worker up this long is healthy again: its back-off starts over. */
@@ -438,18 +437,9 @@ static void feature_deliver(uint64_t conn_id, const struct mp_id *id, const char
 		conn_deliver_error(conn_id, id, MP_ERR_PROCESS, "out of memory");
 }
 
-/* A check_support answer is overdue: the worker is hung. */
-static void feature_timeout_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct feature_req *fr = arg;
-
-	pool_worker_hung(fr->worker);
-}
-
 /* Ask a worker about feature for a client. */
 void pool_check_support(uint64_t conn_id, const struct mp_id *id, const char *feature)
 {
-	struct timeval tv = { FEATURE_TIMEOUT_SECONDS, 0 };
 	char line[MTRPKT_CMD_MAX];
 	struct worker *w = NULL;
 	struct feature_req *fr;
@@ -480,7 +470,6 @@ void pool_check_support(uint64_t conn_id, const struct mp_id *id, const char *fe
 	fr->worker = w;
 	snprintf(fr->feature, sizeof(fr->feature), "%s", feature);
 	fr->token = worker_new_token(w);
-	evtimer_assign(&fr->timer, srv.base, feature_timeout_cb, fr);
 	len = mtrpkt_format_check_support(line, sizeof(line), fr->token, feature);
 	if (len < 0 || worker_write(w, fr->token, &fr->task, line, len) < 0) {
 		conn_deliver_error(conn_id, id, MP_ERR_PROCESS, "the question could not be sent");
@@ -488,7 +477,7 @@ void pool_check_support(uint64_t conn_id, const struct mp_id *id, const char *fe
 		free(fr);
 		return;
 	}
-	evtimer_add(&fr->timer, &tv);
+	worker_arm_question(fr, WORKER_QUESTION_TIMEOUT);
 }
 
 /* A worker answered a client's check-support question. */

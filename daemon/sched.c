@@ -28,6 +28,8 @@
 #define HUNG_GRACE_SECONDS 2.0
 /* Most probes dispatched in one pass before other events get a turn. */
 #define DISPATCH_BUDGET 4096
+/* Queued probes of one client looked at per turn. */
+#define DISPATCH_LOOKAHEAD 16
 
 /* One connection's probes that have not been sent.  Owned by the scheduler. */
 struct sched_client {
@@ -405,6 +407,7 @@ static void probe_timer_cb(evutil_socket_t fd, short what, void *arg)
 		else
 			probe_fail(p, MP_ERR_OVERLOADED,
 				   "timeout: expired before a worker had room for the probe");
+		sched_kick(); /* p may have held up the probes queued behind it */
 		break;
 	case PROBE_SENT:
 		probe_answer(p, "no-reply", -1, NULL, NULL, 0);
@@ -435,6 +438,27 @@ static void probe_send(struct probe *p, struct worker *w)
 	}
 }
 
+/*
+ * The first of c's first DISPATCH_LOOKAHEAD queued probes that a worker has
+ * room for, so that a probe waiting for a busy class of worker (TCP at its
+ * cap, a paused UDP destination) does not hold up the rest.
+ */
+static struct worker *pick_from_client(struct sched_client *c, struct probe **ret)
+{
+	int n = 0;
+
+	for (struct probe *p = TAILQ_FIRST(&c->queue); p && n < DISPATCH_LOOKAHEAD;
+	     p = TAILQ_NEXT(p, qlink), n++) {
+		struct worker *w = pool_pick(p);
+
+		if (w) {
+			*ret = p;
+			return w;
+		}
+	}
+	return NULL;
+}
+
 /* Hand queued probes to workers, one per client in turn. */
 static void dispatch_round(void)
 {
@@ -449,12 +473,11 @@ static void dispatch_round(void)
 		/* One pass over the clients queued now, each giving one probe. */
 		do {
 			struct worker *w;
-			struct probe *p;
+			struct probe *p = NULL;
 
 			c = TAILQ_FIRST(&S.rr);
-			p = TAILQ_FIRST(&c->queue);
 			client_unschedule(c);
-			w = pool_pick(p);
+			w = pick_from_client(c, &p);
 			if (w) {
 				probe_send(p, w);
 				pass++;

@@ -31,10 +31,28 @@ extern char **environ;
 /* mtr-packet lines are below 4 KiB; more without a newline is garbage. */
 #define WORKER_LINE_MAX 8192
 
+/* A question is overdue: mtr-packet answers them at once unless it is hung. */
+static void worker_question_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct feature_req *fr = arg;
+
+	worker_lost(fr->worker, "stopped answering");
+}
+
+/* Give fr's worker seconds to answer. */
+void worker_arm_question(struct feature_req *fr, int seconds)
+{
+	struct timeval tv = { seconds, 0 };
+
+	evtimer_assign(&fr->timer, srv.base, worker_question_timeout_cb, fr);
+	evtimer_add(&fr->timer, &tv);
+	fr->timed = true;
+}
+
 /* Free a check-support question. */
 void feature_req_free(struct feature_req *fr)
 {
-	if (fr->conn_id)
+	if (fr->timed)
 		event_del(&fr->timer);
 	mp_id_clear(&fr->id);
 	free(fr);
@@ -103,6 +121,7 @@ void worker_ping(struct worker *w, uint64_t seq)
 		return;
 	}
 	w->ping_out = true;
+	worker_arm_question(fr, WORKER_QUESTION_TIMEOUT);
 }
 
 /* Answer to one of the start-up questions. */

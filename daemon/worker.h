@@ -30,11 +30,17 @@ struct feature_req {
 	char feature[MP_FEATURE_MAX + 1];
 	struct worker *worker;
 	uint32_t token;
-	struct event timer;      /* conn_id != 0: the answer is overdue */
+	struct event timer;      /* the answer is overdue (if timed) */
+	bool timed;
 	bool ping;               /* asked only to see that mtr-packet has read its sockets */
 	uint64_t seq;            /* ping: the pool's send count when it was written */
 };
 
+/* Seconds a worker gets to answer a question before it counts as hung. */
+#define WORKER_QUESTION_TIMEOUT 5
+
+/* Give fr's worker seconds to answer, else it is killed as hung. */
+void worker_arm_question(struct feature_req *fr, int seconds);
 /* Free a check-support question (its timer stopped). */
 void feature_req_free(struct feature_req *fr);
 
