@@ -583,7 +583,7 @@ int config_init(struct mp_config *cfg)
 	cfg->max_inflight_per_client = 1000;
 	cfg->max_queued = 100000;
 	cfg->max_connections = 4096;
-	cfg->max_burst = 64;
+	cfg->max_burst = 128;
 	cfg->tcp_max_inflight = 512;
 	cfg->dns_cache_ttl = 300;
 	cfg->dns_expire_interval = 60;

@@ -133,7 +133,7 @@ static void pool_forget_features(void)
 void pool_worker_ready(struct worker *w)
 {
 	log_debug("worker %d (pid %d) ready", w->index, (int)w->pid);
-	w->confirmed_seq = w->answered_seq = P.sent_seq;
+	w->confirmed_seq = w->last_ping_seq = P.sent_seq;
 	pool_forget_features();
 	pool_check_settled();
 	sched_kick();

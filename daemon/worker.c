@@ -95,24 +95,29 @@ void worker_untrack(struct worker *w, struct probe *p)
 }
 
 /*
- * Ask w a question it answers on its next pass through its loop.  Probes
- * written before a ping are sent in the pass that answers it, and their
- * loopback answers are queued by then; the next pass reads them.  So once
- * a second ping, written after the first was answered, is answered too,
- * the probes before the first one (seq) are out of w's socket buffers.
+ * Ask w a question ("ping") it answers on its next pass through its loop.
+ * Probes written before a ping are sent in the pass that answers it, and
+ * their loopback answers are queued by then; the next pass reads them.  So
+ * once a ping written after that answer arrived is answered too, the
+ * probes before the first ping (its seq) are out of w's socket buffers.
+ * Up to WORKER_PINGS_MAX are out at once, so confirmations keep coming
+ * while probes flow.
  */
 void worker_ping(struct worker *w, uint64_t seq)
 {
 	struct feature_req *fr;
 	char line[MTRPKT_CMD_MAX];
 	int len;
+	bool barrier_needed = w->has_candidate && w->ping_no == w->barrier_no;
 
-	if (w->ping_out || w->state != WORKER_READY || !(fr = calloc(1, sizeof(*fr))))
+	if (w->state != WORKER_READY || w->pings_out >= WORKER_PINGS_MAX ||
+	    (seq <= w->last_ping_seq && !barrier_needed) || !(fr = calloc(1, sizeof(*fr))))
 		return;
 	fr->task.kind = WTASK_FEATURE;
 	fr->worker = w;
 	fr->ping = true;
 	fr->seq = seq;
+	fr->ping_no = ++w->ping_no;
 	snprintf(fr->feature, sizeof(fr->feature), "version");
 	fr->token = worker_new_token(w);
 	len = mtrpkt_format_check_support(line, sizeof(line), fr->token, fr->feature);
@@ -120,8 +125,26 @@ void worker_ping(struct worker *w, uint64_t seq)
 		free(fr);
 		return;
 	}
-	w->ping_out = true;
+	w->pings_out++;
+	w->last_ping_seq = seq;
 	worker_arm_question(fr, WORKER_QUESTION_TIMEOUT);
+}
+
+/* A ping came back: confirm what an earlier one stands for, if it can. */
+static void worker_ping_answered(struct worker *w, const struct feature_req *fr)
+{
+	w->pings_out--;
+	/* Written after the candidate's answer came: a later pass, sockets read. */
+	if (w->has_candidate && fr->ping_no > w->barrier_no) {
+		w->confirmed_seq = w->candidate_seq;
+		w->has_candidate = false;
+	}
+	if (!w->has_candidate && fr->seq > w->confirmed_seq) {
+		w->candidate_seq = fr->seq;
+		w->barrier_no = w->ping_no;
+		w->has_candidate = true;
+	}
+	pool_worker_confirmed(w);
 }
 
 /* Answer to one of the start-up questions. */
@@ -174,16 +197,9 @@ static void worker_handle_line(struct worker *w, const char *line, size_t len)
 	if (task->kind == WTASK_FEATURE) {
 		struct feature_req *fr = (struct feature_req *)task;
 
-		if (fr->ping) {
-			/*
-			 * It answered the previous ping, then went round its
-			 * loop (reading its sockets) before this one.
-			 */
-			w->ping_out = false;
-			w->confirmed_seq = w->answered_seq;
-			w->answered_seq = fr->seq;
-			pool_worker_confirmed(w);
-		} else if (fr->conn_id == 0)
+		if (fr->ping)
+			worker_ping_answered(w, fr);
+		else if (fr->conn_id == 0)
 			worker_startup_answer(w, fr, &r);
 		else
 			pool_feature_answered(fr, &r);
@@ -364,7 +380,8 @@ int worker_spawn(struct worker *w, const char *path)
 
 	idmap_init(&w->tokens);
 	w->inflight = w->tcp_inflight = 0;
-	w->ping_out = false;
+	w->pings_out = 0;
+	w->has_candidate = false;
 	w->why[0] = w->last_stderr[0] = '\0';
 	w->stderr_rl = (struct log_ratelimit){ .interval = 10, .burst = 5 };
 	w->garbage_rl = (struct log_ratelimit){ .interval = 10, .burst = 5 };

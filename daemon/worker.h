@@ -34,8 +34,11 @@ struct feature_req {
 	bool timed;
 	bool ping;               /* asked only to see that mtr-packet has read its sockets */
 	uint64_t seq;            /* ping: the pool's send count when it was written */
+	uint64_t ping_no;        /* ping: its number among the worker's pings */
 };
 
+/* Pacing questions out at once per worker. */
+#define WORKER_PINGS_MAX 4
 /* Seconds a worker gets to answer a question before it counts as hung. */
 #define WORKER_QUESTION_TIMEOUT 5
 
@@ -56,9 +59,13 @@ struct worker {
 	int inflight;                /* probes holding a token */
 	int tcp_inflight;            /* of which TCP or SCTP */
 	double spawned_at, ready_at, paused_until;
-	uint64_t answered_seq;       /* seq of the last ping it answered */
 	uint64_t confirmed_seq;      /* probes up to here have left its socket buffers */
-	bool ping_out;
+	uint64_t candidate_seq;      /* answered ping waiting for a later pass to confirm it */
+	uint64_t barrier_no;         /* pings numbered above this prove that later pass */
+	bool has_candidate;
+	uint64_t ping_no;            /* pings written */
+	uint64_t last_ping_seq;      /* seq of the last ping written */
+	int pings_out;
 	int failures;                /* consecutive failed starts or early deaths */
 	bool retiring;               /* the pool shrank: stop once idle */
 	struct event restart_ev;     /* restart after back-off; start-up timeout */

@@ -52,7 +52,7 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(cfg.max_inflight_per_client, 1000);
 	ck_assert_int_eq(cfg.max_queued, 100000);
 	ck_assert_int_eq(cfg.max_connections, 4096);
-	ck_assert_int_eq(cfg.max_burst, 64);
+	ck_assert_int_eq(cfg.max_burst, 128);
 	ck_assert_int_eq(cfg.tcp_max_inflight, 512);
 	ck_assert_double_eq(cfg.dns_cache_ttl, 300);
 	ck_assert_double_eq(cfg.dns_expire_interval, 60);
@@ -629,7 +629,7 @@ START_TEST(test_error_stops_parsing)
 	ck_assert_int_eq(parse(&cfg, "workers = 3\nfoo = 1\nmax_burst = 9\n", err), -EINVAL);
 	ck_assert_str_eq(err, "t.conf:2: unknown key 'foo'");
 	ck_assert_int_eq(cfg.workers, 3);
-	ck_assert_int_eq(cfg.max_burst, 64);
+	ck_assert_int_eq(cfg.max_burst, 128);
 	config_free(&cfg);
 }
 END_TEST
