@@ -28,6 +28,7 @@
 #include "sched.h"
 #include "server.h"
 #include "stats.h"
+#include "trace.h"
 
 #define CONN_LINES_PER_WAKE 64
 /* Unread answers beyond this stop the reading of new requests. */
@@ -61,6 +62,7 @@ static void conn_process(struct conn *c);
 static void conn_free(struct conn *c)
 {
 	idmap_del(&C.conns, c->id);
+	trace_conn_gone(c->id);
 	sched_conn_gone(c->id);
 	event_del(&c->resume_ev);
 	bufferevent_free(c->bev);
@@ -100,6 +102,16 @@ void conn_deliver(uint64_t conn_id, char *line, size_t len)
 		if (c->paused || c->eof)
 			conn_schedule(c);
 	}
+	free(line);
+}
+
+/* Send a line that is not an answer (a trace's hop event) to conn_id. */
+void conn_send_event(uint64_t conn_id, char *line, size_t len)
+{
+	struct conn *c = idmap_get(&C.conns, conn_id);
+
+	if (c && bufferevent_write(c->bev, line, len) < 0)
+		log_error("connection %llu: out of memory for an event", (unsigned long long)c->id);
 	free(line);
 }
 
@@ -173,8 +185,7 @@ static void conn_handle_line(struct conn *c, const char *line, size_t len)
 			pool_check_support(c->id, &req.id, req.feature);
 			break;
 		case MP_OP_TRACE:
-			err = MP_ERR_UNKNOWN_OP;
-			snprintf(msg, sizeof(msg), "op: 'trace' is not available in this version");
+			err = trace_start(c->id, &req, msg);
 			break;
 		default:
 			conn_answer_local(c, &req);

@@ -17,6 +17,8 @@ void conn_accept(int fd);
  * gets exactly one answer; this is what retires it from the in-flight count.
  */
 void conn_deliver(uint64_t conn_id, char *line, size_t len);
+/* Send a line that is not an answer (a hop event); ownership taken. */
+void conn_send_event(uint64_t conn_id, char *line, size_t len);
 /* Deliver an error answer. */
 void conn_deliver_error(uint64_t conn_id, const struct mp_id *id, int code, const char *msg);
 /* Close every connection once its pending output is written (shutdown). */

@@ -24,6 +24,7 @@
 #include "route.h"
 #include "sched.h"
 #include "server.h"
+#include "trace.h"
 #include "util.h"
 
 struct server srv;
@@ -90,6 +91,7 @@ static void sigterm_cb(evutil_socket_t fd, short what, void *arg)
 	srv.stopping = true;
 	listener_close();
 	sched_shutdown();
+	trace_shutdown();
 	/* Connections stay open: what they send meanwhile is answered shutting-down. */
 	M.stop_deadline = mono_now() + srv.cfg.shutdown_timeout;
 	M.stop_ev = event_new(srv.base, -1, EV_PERSIST, stop_check_cb, NULL);
@@ -280,6 +282,7 @@ int main(int argc, char **argv)
 		event_base_dispatch(srv.base);
 	}
 	conn_free_all();
+	trace_free_all();
 	dns_free();
 	sched_free();
 	route_free();

@@ -22,6 +22,7 @@
 #include "sched.h"
 #include "server.h"
 #include "stats.h"
+#include "trace.h"
 #include "util.h"
 
 /* Time a worker gets past mtr-packet's own timeout before it counts as hung. */
@@ -168,7 +169,10 @@ static void probe_fail(struct probe *p, enum mp_error code, const char *fmt, ...
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	conn_deliver_error(p->conn_id, &p->req_id, code, msg);
+	if (p->trace_id)
+		trace_probe_done(p->trace_id, p->trace_ttl, p->trace_round, NULL, code, msg);
+	else
+		conn_deliver_error(p->conn_id, &p->req_id, code, msg);
 	S.completed++;
 	probe_retire(p);
 }
@@ -192,11 +196,15 @@ static void probe_answer(struct probe *p, const char *word, long rtt_us, const c
 	memcpy(res.address, p->address, sizeof(res.address));
 	res.ip_version = p->ip_version;
 	stats_count_result(word);
-	line = mp_encode_probe_result(&p->req_id, &res, &len);
-	if (line)
-		conn_deliver(p->conn_id, line, len);
-	else
-		conn_deliver_error(p->conn_id, &p->req_id, MP_ERR_PROCESS, "out of memory");
+	if (p->trace_id) {
+		trace_probe_done(p->trace_id, p->trace_ttl, p->trace_round, &res, MP_OK, NULL);
+	} else {
+		line = mp_encode_probe_result(&p->req_id, &res, &len);
+		if (line)
+			conn_deliver(p->conn_id, line, len);
+		else
+			conn_deliver_error(p->conn_id, &p->req_id, MP_ERR_PROCESS, "out of memory");
+	}
 	S.completed++;
 	probe_retire(p);
 }
@@ -347,9 +355,10 @@ static void probe_resolve(struct probe *p)
 	}
 }
 
-/* Admit a probe request. */
-enum mp_error sched_submit_probe(uint64_t conn_id, struct mp_request *req,
-				 char errmsg[MP_ERRMSG_MAX])
+/* Admit a probe for conn_id: a request's, or (trace_id) a trace's. */
+static enum mp_error probe_submit(uint64_t conn_id, struct mp_id *id,
+				  const struct mp_probe_opts *opts, uint64_t trace_id, int ttl,
+				  int round, char errmsg[MP_ERRMSG_MAX])
 {
 	struct sched_client *c;
 	struct probe *p;
@@ -374,9 +383,14 @@ enum mp_error sched_submit_probe(uint64_t conn_id, struct mp_request *req,
 	p->task.kind = WTASK_PROBE;
 	p->id = ++S.next_id;
 	p->conn_id = conn_id;
-	p->req_id = req->id;
-	memset(&req->id, 0, sizeof(req->id));
-	p->opts = req->probe;
+	if (id) {
+		p->req_id = *id;
+		memset(id, 0, sizeof(*id));
+	}
+	p->opts = *opts;
+	p->trace_id = trace_id;
+	p->trace_ttl = ttl;
+	p->trace_round = round;
 	p->deadline = mono_now() + p->opts.timeout;
 	p->state = PROBE_RESOLVING;
 	p->client = c;
@@ -388,6 +402,20 @@ enum mp_error sched_submit_probe(uint64_t conn_id, struct mp_request *req,
 	evtimer_add(&p->timer, &tv);
 	probe_resolve(p);
 	return MP_OK;
+}
+
+/* Admit a probe request. */
+enum mp_error sched_submit_probe(uint64_t conn_id, struct mp_request *req,
+				 char errmsg[MP_ERRMSG_MAX])
+{
+	return probe_submit(conn_id, &req->id, &req->probe, 0, 0, 0, errmsg);
+}
+
+/* Admit one probe of a trace. */
+enum mp_error sched_submit_trace_probe(uint64_t conn_id, uint64_t trace_id, int ttl, int round,
+				       const struct mp_probe_opts *opts, char errmsg[MP_ERRMSG_MAX])
+{
+	return probe_submit(conn_id, NULL, opts, trace_id, ttl, round, errmsg);
 }
 
 /* A probe's deadline (or, once answered, its hung-worker check) passed. */

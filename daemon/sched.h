@@ -40,7 +40,9 @@ struct wtask {
 struct probe {
 	struct wtask task;          /* first: tokens point here */
 	uint64_t id;
-	uint64_t conn_id;           /* who gets the answer (0: nobody) */
+	uint64_t conn_id;           /* whose queue it is in, who gets the answer */
+	uint64_t trace_id;          /* != 0: a trace's probe; the trace gets the answer */
+	int trace_ttl, trace_round;
 	struct mp_id req_id;
 	struct mp_probe_opts opts;
 	enum probe_state state;
@@ -73,6 +75,12 @@ void sched_free(void);
  */
 enum mp_error sched_submit_probe(uint64_t conn_id, struct mp_request *req,
 				 char errmsg[MP_ERRMSG_MAX]);
+/*
+ * Admit one probe of trace trace_id (on behalf of connection conn_id); its
+ * outcome goes to trace_probe_done().  MP_OK, or an error as above.
+ */
+enum mp_error sched_submit_trace_probe(uint64_t conn_id, uint64_t trace_id, int ttl, int round,
+				       const struct mp_probe_opts *opts, char errmsg[MP_ERRMSG_MAX]);
 /* Connection conn_id is gone: drop its unsent probes. */
 void sched_conn_gone(uint64_t conn_id);
 /* Run the dispatcher soon (a worker has room, or a probe is queued). */

@@ -7,6 +7,7 @@
 #include "sched.h"
 #include "server.h"
 #include "stats.h"
+#include "trace.h"
 #include "util.h"
 
 /* Result words counted one by one; anything else counts as "other". */
@@ -56,7 +57,7 @@ json_t *stats_to_json(void)
 		json_object_set_new(errors, mp_error_name((enum mp_error)i),
 				    json_integer((json_int_t)ST.errors[i]));
 	return json_pack("{s:f, s:{s:i, s:i, s:I}, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:o},"
-			 " s:{s:I, s:I, s:I, s:I, s:I}, s:{s:I, s:I}, s:o}",
+			 " s:{s:I, s:I, s:I, s:I, s:I}, s:I, s:{s:I, s:I}, s:o}",
 			 "uptime_s", mono_now() - srv.started,
 			 "workers", "configured", ps.configured, "alive", ps.alive,
 			 "restarts", (json_int_t)ps.restarts,
@@ -70,6 +71,7 @@ json_t *stats_to_json(void)
 			 "dns", "entries", (json_int_t)ds.entries, "hits", (json_int_t)ds.hits,
 			 "misses", (json_int_t)ds.misses, "expired", (json_int_t)ds.expired,
 			 "lookups", (json_int_t)ds.lookups,
+			 "traces", (json_int_t)trace_count(),
 			 "clients", "connected", (json_int_t)conn_count(),
 			 "total", (json_int_t)conn_total(),
 			 "errors", errors);
