@@ -52,7 +52,8 @@ void hop_free(struct hop *h);
 void hop_record_sent(struct hop *h);
 /*
  * Record an answer (reply or ttl-expired) to the probe of round, from
- * responder, whatever order answers arrive in.  0 or -ENOMEM.
+ * responder, whatever order answers arrive in (a second answer for a
+ * round is ignored).  0, -ENOMEM, or -EINVAL for impossible values.
  */
 int hop_record_answer(struct hop *h, int round, double rtt_ms, const char *responder,
 		      const struct mp_mpls *mpls, int mpls_count);
