@@ -9,6 +9,7 @@
 #include <event2/event.h>
 #include <event2/util.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -268,6 +269,50 @@ int dns_init(dns_done_cb done)
 		return -EINVAL;
 	event_add(D.expire_ev, &tv);
 	return 0;
+}
+
+/* True if two configs name the same DNS servers and hosts file. */
+static bool same_sources(const struct mp_config *a, const struct mp_config *b)
+{
+	if (a->n_dns_servers != b->n_dns_servers)
+		return false;
+	for (int i = 0; i < a->n_dns_servers; i++)
+		if (strcmp(a->dns_servers[i], b->dns_servers[i]) != 0)
+			return false;
+	if (!a->hosts_file || !b->hosts_file)
+		return a->hosts_file == b->hosts_file;
+	return strcmp(a->hosts_file, b->hosts_file) == 0;
+}
+
+/* Apply the server's (new) config; old is the one it replaces. */
+int dns_reconfigure(const struct mp_config *old)
+{
+	const struct mp_config *cfg = &srv.cfg;
+	struct timeval tv = tv_from_seconds(cfg->dns_expire_interval);
+	int r = 0;
+
+	if (!same_sources(old, cfg)) {
+		/* Lookups in progress wait, then go to the new servers. */
+		evdns_base_clear_nameservers_and_suspend(D.evdns);
+		evdns_base_search_clear(D.evdns);
+		evdns_base_clear_host_addresses(D.evdns);
+		r = dns_configure(D.evdns);
+		evdns_base_resume(D.evdns);
+		dnscache_clear(D.cache);
+	}
+	if (cfg->dns_cache_size != old->dns_cache_size) {
+		struct dnscache *c = dnscache_new(cfg->dns_cache_size, cfg->dns_cache_ttl,
+						  cfg->dns_negative_ttl);
+
+		if (c) {
+			dnscache_free(D.cache);
+			D.cache = c;
+		}
+	}
+	dnscache_set_ttl(D.cache, cfg->dns_cache_ttl, cfg->dns_negative_ttl);
+	event_del(D.expire_ev);
+	event_add(D.expire_ev, &tv);
+	return r;
 }
 
 /* Free evdns (cancelling lookups) and the cache. */

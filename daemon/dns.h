@@ -7,6 +7,7 @@
 
 #include <stdint.h>
 
+#include "config.h"
 #include "dnscache.h"
 
 /* Called with the result (count 0 = failure) for the waiter's cookie. */
@@ -14,6 +15,8 @@ typedef void (*dns_done_cb)(uint64_t cookie, const struct dnscache_result *res);
 
 /* Set up evdns and the cache from the server's config. 0 or -errno. */
 int dns_init(dns_done_cb done);
+/* Apply the server's new configuration (old: the one it replaces). 0 or -EINVAL. */
+int dns_reconfigure(const struct mp_config *old);
 void dns_free(void);
 /*
  * Resolve host for ip_version (0 = any).  Returns DNSCACHE_HIT or

@@ -2,12 +2,14 @@
  * The listening socket.  Before anything else starts, a connect() tells a
  * live daemon (refuse to start) from a stale socket file (remove it).  The
  * socket is bound under a tight umask, then given socket_mode; it is
- * removed at exit only if the file is still the one bound here.  When file
+ * removed at exit only if the file is still the one bound here; a socket
+ * passed by systemd is served as it is and never removed.  When file
  * descriptors run out, accepting pauses briefly instead of spinning.
  */
 #include <errno.h>
 #include <event2/event.h>
 #include <event2/listener.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,6 +127,39 @@ static void listener_error_cb(struct evconnlistener *lev, void *arg)
 	log_debug("accept: %s", strerror(err));
 }
 
+/* Serve on fd (listening); own: remove path at exit. */
+static int listener_start(int fd, const char *path, bool own)
+{
+	snprintf(L.path, sizeof(L.path), "%s", path);
+	L.own = own;
+	L.resume_ev = evtimer_new(srv.base, listener_resume_cb, NULL);
+	L.lev = evconnlistener_new(srv.base, listener_accept_cb, NULL,
+				   LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
+	if (!L.lev || !L.resume_ev) {
+		if (!L.lev)
+			close(fd);
+		return -ENOMEM;
+	}
+	evconnlistener_set_error_cb(L.lev, listener_error_cb);
+	return 0;
+}
+
+/* Serve on a listening socket systemd passed; it is never unlinked here. */
+int listener_adopt(int fd)
+{
+	struct sockaddr_un sun;
+	socklen_t len = sizeof(sun);
+	char path[sizeof(sun.sun_path) + 1] = "";
+
+	if (getsockname(fd, (struct sockaddr *)&sun, &len) == 0 && len > offsetof(struct sockaddr_un, sun_path))
+		snprintf(path, sizeof(path), "%.*s", (int)(len - offsetof(struct sockaddr_un, sun_path)),
+			 sun.sun_path);
+	if (evutil_make_socket_nonblocking(fd) < 0 || evutil_make_socket_closeonexec(fd) < 0)
+		return -errno;
+	log_info("listening on %s (socket from systemd)", path[0] ? path : "an inherited socket");
+	return listener_start(fd, path, false);
+}
+
 /* Bind and listen on path. */
 int listener_open(const char *path, unsigned mode)
 {
@@ -153,20 +188,19 @@ int listener_open(const char *path, unsigned mode)
 		close(fd);
 		return r;
 	}
-	snprintf(L.path, sizeof(L.path), "%s", path);
 	L.dev = st.st_dev;
 	L.ino = st.st_ino;
-	L.own = true;
-	L.resume_ev = evtimer_new(srv.base, listener_resume_cb, NULL);
-	L.lev = evconnlistener_new(srv.base, listener_accept_cb, NULL,
-				   LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
-	if (!L.lev || !L.resume_ev) {
-		close(fd);
-		return -ENOMEM;
-	}
-	evconnlistener_set_error_cb(L.lev, listener_error_cb);
-	log_info("listening on %s", path);
-	return 0;
+	r = listener_start(fd, path, true);
+	if (r == 0)
+		log_info("listening on %s", path);
+	return r;
+}
+
+/* Apply a new mode to the socket file, if it is ours. */
+void listener_chmod(unsigned mode)
+{
+	if (L.own && chmod(L.path, (mode_t)mode) < 0)
+		log_warning("chmod %s: %s", L.path, strerror(errno));
 }
 
 /* Stop accepting; remove the socket file if it is still ours. */

@@ -9,6 +9,10 @@
 void listener_check_path(const char *path);
 /* Bind and listen on path, creating its directory. 0 or -errno (logged). */
 int listener_open(const char *path, unsigned mode);
+/* Serve on a listening socket passed by systemd (never unlinked). 0 or -errno. */
+int listener_adopt(int fd);
+/* Give the socket file a new mode (reload), if it was bound here. */
+void listener_chmod(unsigned mode);
 /* Stop accepting and remove the socket file if we created it. */
 void listener_close(void);
 

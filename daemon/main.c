@@ -23,6 +23,7 @@
 #include "pool.h"
 #include "route.h"
 #include "sched.h"
+#include "sd.h"
 #include "server.h"
 #include "trace.h"
 #include "util.h"
@@ -35,6 +36,11 @@ static struct {
 	double stop_deadline;
 	int start_result;          /* 0 while starting, 1 ok, -1 failed */
 	char start_error[512];
+	/* The command line, applied again on every reload. */
+	const char *config_path;
+	const char *socket_override;
+	int workers_override;
+	bool debug;
 } M;
 
 /* Print usage to f. */
@@ -89,6 +95,7 @@ static void sigterm_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	log_info("stopping: %zu probes still out at the workers", sched_sent_count());
 	srv.stopping = true;
+	systemd_stopping();
 	listener_close();
 	sched_shutdown();
 	trace_shutdown();
@@ -98,10 +105,75 @@ static void sigterm_cb(evutil_socket_t fd, short what, void *arg)
 	event_add(M.stop_ev, &tv);
 }
 
-/* SIGHUP: configuration reload is not available yet; say so. */
+/* Build a configuration from the config file and the command line. */
+static int config_build(struct mp_config *cfg, char err[CONFIG_ERR_MAX])
+{
+	if (config_init(cfg) < 0) {
+		snprintf(err, CONFIG_ERR_MAX, "out of memory");
+		return -ENOMEM;
+	}
+	if (M.config_path && config_load_file(cfg, M.config_path, err) < 0) {
+		config_free(cfg);
+		return -EINVAL;
+	}
+	if (M.socket_override) {
+		char *s = strdup(M.socket_override);
+
+		if (!s) {
+			config_free(cfg);
+			snprintf(err, CONFIG_ERR_MAX, "out of memory");
+			return -ENOMEM;
+		}
+		free(cfg->socket_path);
+		cfg->socket_path = s;
+	}
+	if (M.workers_override)
+		cfg->workers = M.workers_override;
+	if (M.debug)
+		cfg->log_level = LOG_LEVEL_DEBUG;
+	return 0;
+}
+
+/*
+ * SIGHUP: read the configuration again and apply it without dropping
+ * connections or probes.  A broken file is refused and the running
+ * configuration stays.  The socket path needs a restart.
+ */
 static void sighup_cb(evutil_socket_t fd, short what, void *arg)
 {
-	log_warning("SIGHUP: reloading the configuration is not supported; restart to apply changes");
+	char err[CONFIG_ERR_MAX];
+	struct mp_config cfg, old;
+
+	if (srv.stopping)
+		return;
+	systemd_reloading();
+	if (config_build(&cfg, err) < 0) {
+		log_error("reload refused, keeping the running configuration: %s", err);
+		systemd_ready();
+		return;
+	}
+	if (strcmp(cfg.socket_path, srv.cfg.socket_path) != 0) {
+		log_warning("reload: socket %s takes effect only at restart; still serving %s",
+			    cfg.socket_path, srv.cfg.socket_path);
+		char *keep = cfg.socket_path;
+
+		cfg.socket_path = srv.cfg.socket_path;
+		srv.cfg.socket_path = keep;
+	}
+	old = srv.cfg;
+	srv.cfg = cfg;
+	log_set_level(srv.cfg.log_level);
+	if (srv.cfg.socket_mode != old.socket_mode)
+		listener_chmod(srv.cfg.socket_mode);
+	if (dns_reconfigure(&old) < 0)
+		log_error("reload: the new DNS settings could not all be applied");
+	if (srv.cfg.workers != old.workers)
+		pool_resize(srv.cfg.workers);
+	config_free(&old);
+	sched_kick();
+	log_info("configuration reloaded%s%s", M.config_path ? " from " : "",
+		 M.config_path ? M.config_path : "");
+	systemd_ready();
 }
 
 /* The pool's first start settled. */
@@ -162,17 +234,16 @@ static void signals_free(void)
 /* Parse the command line and load the configuration. */
 static void parse_args(int argc, char **argv, bool *ret_check_only)
 {
-	const char *config_path = NULL, *socket_path = NULL;
 	char err[CONFIG_ERR_MAX];
-	int workers = 0, opt, debug = 0;
+	int opt;
 
 	while ((opt = getopt(argc, argv, "c:s:w:dnVh")) != -1) {
 		switch (opt) {
 		case 'c':
-			config_path = optarg;
+			M.config_path = optarg;
 			break;
 		case 's':
-			socket_path = optarg;
+			M.socket_override = optarg;
 			break;
 		case 'w': {
 			char *end;
@@ -183,11 +254,11 @@ static void parse_args(int argc, char **argv, bool *ret_check_only)
 					POOL_WORKERS_MAX);
 				exit(2);
 			}
-			workers = (int)v;
+			M.workers_override = (int)v;
 			break;
 		}
 		case 'd':
-			debug = 1;
+			M.debug = true;
 			break;
 		case 'n':
 			*ret_check_only = true;
@@ -208,22 +279,8 @@ static void parse_args(int argc, char **argv, bool *ret_check_only)
 		usage(stderr);
 		exit(2);
 	}
-	if (config_init(&srv.cfg) < 0)
-		fatal("out of memory");
-	if (config_path && config_load_file(&srv.cfg, config_path, err) < 0)
+	if (config_build(&srv.cfg, err) < 0)
 		fatal("%s", err);
-	if (socket_path) {
-		char *s = strdup(socket_path);
-
-		if (!s)
-			fatal("out of memory");
-		free(srv.cfg.socket_path);
-		srv.cfg.socket_path = s;
-	}
-	if (workers)
-		srv.cfg.workers = workers;
-	if (debug)
-		srv.cfg.log_level = LOG_LEVEL_DEBUG;
 }
 
 int main(int argc, char **argv)
@@ -240,13 +297,18 @@ int main(int argc, char **argv)
 	log_set_level(srv.cfg.log_level);
 	srv.started = mono_now();
 	raise_nofile();
-	listener_check_path(srv.cfg.socket_path);
+	int inherited = systemd_listen_fd();
+
+	if (inherited == -EINVAL)
+		fatal("socket activation: expected exactly one listening Unix stream socket");
+	if (inherited < 0)
+		listener_check_path(srv.cfg.socket_path);
 
 	srv.base = event_base_new();
 	if (!srv.base)
 		fatal("cannot create the event loop");
 	signals_setup();
-	if (route_init() < 0 || sched_init() < 0)
+	if (systemd_init() < 0 || route_init() < 0 || sched_init() < 0)
 		fatal("out of memory");
 	if (dns_init(sched_dns_done) < 0)
 		fatal("cannot set up name resolution");
@@ -262,10 +324,14 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (!srv.stopping) {
-		if (listener_open(srv.cfg.socket_path, srv.cfg.socket_mode) < 0) {
+		int r = inherited >= 0 ? listener_adopt(inherited) :
+					 listener_open(srv.cfg.socket_path, srv.cfg.socket_mode);
+
+		if (r < 0) {
 			pool_stop();
 			return 1;
 		}
+		systemd_ready();
 		log_info("mtrprobed %s ready: %d workers running %s", MTRPROBED_VERSION,
 			 srv.cfg.workers, pool_mtr_version()[0] ? pool_mtr_version() : "mtr-packet");
 		event_base_dispatch(srv.base);
@@ -287,6 +353,7 @@ int main(int argc, char **argv)
 	sched_free();
 	route_free();
 	signals_free();
+	systemd_free();
 	event_base_free(srv.base);
 	config_free(&srv.cfg);
 	log_info("stopped");

@@ -35,7 +35,8 @@
 
 static struct {
 	struct worker workers[POOL_WORKERS_MAX];
-	int n;
+	int n;                  /* slots in use, retiring ones included */
+	int n_active;           /* configured workers: slots [0, n_active) */
 	int tcp_index;          /* the worker taking TCP/SCTP, or -1 */
 	pool_ready_cb ready_cb; /* set while the first start settles */
 	char version[MP_RESULT_MAX + 1];
@@ -49,6 +50,12 @@ static struct {
 	uint64_t sent_seq;      /* probes sent since start */
 	unsigned icmp_rr;
 } P;
+
+/* True if w takes new work: running and not being retired. */
+static bool worker_usable(const struct worker *w)
+{
+	return w->state == WORKER_READY && !w->retiring;
+}
 
 /* The mtr-packet executable: $MTR_PACKET, else the config's. */
 static const char *pool_exe(void)
@@ -68,6 +75,7 @@ static void pool_age_cb(evutil_socket_t fd, short what, void *arg)
 int pool_start(int n, pool_ready_cb ready)
 {
 	P.n = n < POOL_WORKERS_MAX ? n : POOL_WORKERS_MAX;
+	P.n_active = P.n;
 	P.tcp_index = -1;
 	P.ready_cb = ready;
 	P.age_ev = evtimer_new(srv.base, pool_age_cb, NULL);
@@ -164,7 +172,7 @@ static void pool_restart_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
 
-	if (srv.stopping || w->state != WORKER_IDLE)
+	if (srv.stopping || w->state != WORKER_IDLE || w->retiring)
 		return;
 	P.restarts++;
 	if (worker_spawn(w, pool_exe()) < 0 && w->state == WORKER_IDLE) {
@@ -205,6 +213,10 @@ void pool_child_exited(pid_t pid, int status)
 	worker_lost(w, NULL);
 	worker_reaped(w);
 	w->state = WORKER_IDLE;
+	if (w->retiring) {
+		log_info("worker %d (pid %d) retired", w->index, (int)pid);
+		return;
+	}
 	if (!w->why[0])
 		snprintf(w->why, sizeof(w->why), "%s", how);
 	if (w->ready_at > w->spawned_at && mono_now() - w->ready_at > HEALTHY_AFTER_SECONDS)
@@ -226,6 +238,65 @@ void pool_child_exited(pid_t pid, int status)
 	evtimer_add(&w->restart_ev, &tv);
 }
 
+/* A retiring worker with nothing left to answer is stopped. */
+void pool_maybe_retire(struct worker *w)
+{
+	if (w->retiring && w->state == WORKER_READY && idmap_count(&w->tokens) == 0)
+		worker_lost(w, "retired");
+	else if (w->retiring && (w->state == WORKER_STARTING))
+		worker_lost(w, "retired");
+}
+
+/* Set up slot i and start its worker. */
+static void pool_spawn_slot(int i)
+{
+	struct worker *w = &P.workers[i];
+
+	w->index = i;
+	w->retiring = false;
+	w->failures = 0;
+	if (w->state != WORKER_IDLE)
+		return;
+	if (worker_spawn(w, pool_exe()) < 0 && w->state == WORKER_IDLE)
+		log_error("worker %d: %s", i, w->why);
+}
+
+/* Change the number of workers: new ones start, extra ones retire once idle. */
+void pool_resize(int n)
+{
+	if (n < 1)
+		n = 1;
+	if (n > POOL_WORKERS_MAX)
+		n = POOL_WORKERS_MAX;
+	if (n == P.n_active)
+		return;
+	log_info("workers: %d -> %d", P.n_active, n);
+	for (int i = 0; i < n; i++) {
+		struct worker *w = &P.workers[i];
+
+		if (i >= P.n || w->retiring) {
+			if (w->retiring && w->state != WORKER_IDLE) {
+				w->retiring = false; /* still running: keep it */
+				continue;
+			}
+			if (i >= P.n)
+				memset(w, 0, sizeof(*w));
+			pool_spawn_slot(i);
+		}
+	}
+	for (int i = n; i < P.n; i++) {
+		P.workers[i].retiring = true;
+		if (P.tcp_index == i)
+			P.tcp_index = -1;
+		pool_maybe_retire(&P.workers[i]);
+	}
+	if (n > P.n)
+		P.n = n;
+	P.n_active = n;
+	pool_forget_features();
+	sched_kick();
+}
+
 /* Kill w: it holds a probe long past mtr-packet's own timeout. */
 void pool_worker_hung(struct worker *w)
 {
@@ -243,7 +314,7 @@ static uint64_t pool_unconfirmed(void)
 	uint64_t oldest = P.sent_seq;
 
 	for (int i = 0; i < P.n; i++)
-		if (P.workers[i].state == WORKER_READY && P.workers[i].confirmed_seq < oldest)
+		if (worker_usable(&P.workers[i]) && P.workers[i].confirmed_seq < oldest)
 			oldest = P.workers[i].confirmed_seq;
 	return P.sent_seq - oldest;
 }
@@ -251,22 +322,21 @@ static uint64_t pool_unconfirmed(void)
 /* True if w can take one more probe now. */
 static bool worker_has_room(struct worker *w, double now)
 {
-	return w->state == WORKER_READY && now >= w->paused_until &&
-	       w->inflight < WORKER_MAX_INFLIGHT;
+	return worker_usable(w) && now >= w->paused_until && w->inflight < WORKER_MAX_INFLIGHT;
 }
 
 /* Ping every worker that has not confirmed the latest probes. */
 void pool_flush(void)
 {
 	for (int i = 0; i < P.n; i++)
-		if (P.workers[i].confirmed_seq < P.sent_seq)
+		if (worker_usable(&P.workers[i]) && P.workers[i].confirmed_seq < P.sent_seq)
 			worker_ping(&P.workers[i], P.sent_seq);
 }
 
 /* w answered a ping: keep pinging while probes are unconfirmed. */
 void pool_worker_confirmed(struct worker *w)
 {
-	if (w->confirmed_seq < P.sent_seq)
+	if (worker_usable(w) && w->confirmed_seq < P.sent_seq)
 		worker_ping(w, P.sent_seq);
 	sched_kick();
 }
@@ -295,10 +365,10 @@ static void pool_arm_age_timer(double now)
 /* The worker that takes every TCP and SCTP probe (sticky until it dies). */
 static struct worker *pool_tcp_worker(void)
 {
-	if (P.tcp_index >= 0 && P.workers[P.tcp_index].state == WORKER_READY)
+	if (P.tcp_index >= 0 && worker_usable(&P.workers[P.tcp_index]))
 		return &P.workers[P.tcp_index];
 	for (int i = 0; i < P.n; i++) {
-		if (P.workers[i].state == WORKER_READY) {
+		if (worker_usable(&P.workers[i])) {
 			P.tcp_index = i;
 			return &P.workers[i];
 		}
@@ -321,10 +391,10 @@ static struct worker *pool_udp_worker(const char *address)
 {
 	uint32_t h = hash_string(address);
 
-	for (int i = 0; i < P.n; i++) {
-		struct worker *w = &P.workers[(h + (uint32_t)i) % (uint32_t)P.n];
+	for (int i = 0; i < P.n_active; i++) {
+		struct worker *w = &P.workers[(h + (uint32_t)i) % (uint32_t)P.n_active];
 
-		if (w->state == WORKER_READY)
+		if (worker_usable(w))
 			return w;
 	}
 	return NULL;
@@ -382,7 +452,7 @@ bool pool_all_busy(void)
 bool pool_any_alive(void)
 {
 	for (int i = 0; i < P.n; i++)
-		if (P.workers[i].state == WORKER_READY)
+		if (worker_usable(&P.workers[i]))
 			return true;
 	return false;
 }
@@ -452,8 +522,7 @@ void pool_check_support(uint64_t conn_id, const struct mp_id *id, const char *fe
 		}
 	}
 	for (int i = 0; i < P.n; i++)
-		if (P.workers[i].state == WORKER_READY &&
-		    (!w || P.workers[i].inflight < w->inflight))
+		if (worker_usable(&P.workers[i]) && (!w || P.workers[i].inflight < w->inflight))
 			w = &P.workers[i];
 	if (!w) {
 		conn_deliver_error(conn_id, id, MP_ERR_PROCESS, "no mtr-packet worker is running");
@@ -517,10 +586,10 @@ void pool_stop(void)
 /* Counters for stats. */
 void pool_get_stats(struct pool_stats *ret)
 {
-	ret->configured = P.n;
+	ret->configured = P.n_active;
 	ret->alive = 0;
 	for (int i = 0; i < P.n; i++)
-		if (P.workers[i].state == WORKER_READY)
+		if (worker_usable(&P.workers[i]))
 			ret->alive++;
 	ret->restarts = P.restarts;
 }

@@ -24,6 +24,8 @@ typedef void (*pool_ready_cb)(int alive, const char *why_none);
 
 /* Create n workers and start them; ready is called when the start settles. */
 int pool_start(int n, pool_ready_cb ready);
+/* Change the number of workers (extra ones retire once idle). */
+void pool_resize(int n);
 /* Kill every worker and free the pool. */
 void pool_stop(void);
 

@@ -236,6 +236,8 @@ static void worker_read_cb(struct bufferevent *bev, void *arg)
 				    w->index, (int)w->pid, evbuffer_get_length(in));
 		evbuffer_drain(in, evbuffer_get_length(in));
 	}
+	if (w->retiring)
+		pool_maybe_retire(w);
 	sched_kick();
 }
 

@@ -99,5 +99,6 @@ void pool_worker_down(struct worker *w);
 void pool_feature_answered(struct feature_req *fr, const struct mtrpkt_reply *r);
 void pool_feature_lost(struct feature_req *fr);
 void pool_worker_confirmed(struct worker *w);
+void pool_maybe_retire(struct worker *w);
 
 #endif
