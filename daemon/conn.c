@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -418,6 +419,27 @@ void conn_free_all(void)
 		conn_free(val);
 	}
 	idmap_free(&C.conns);
+}
+
+/* True if some connection has request bytes not read or not answered yet. */
+bool conn_unread(void)
+{
+	size_t iter = 0;
+	uint64_t key;
+	void *val;
+
+	while (idmap_next(&C.conns, &iter, &key, &val)) {
+		struct conn *c = val;
+		int pending = 0;
+
+		if (c->eof || c->closing)
+			continue;
+		if (c->inflight > 0 || evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+			return true;
+		if (ioctl(bufferevent_getfd(c->bev), FIONREAD, &pending) == 0 && pending > 0)
+			return true;
+	}
+	return false;
 }
 
 /* Open connections. */

@@ -25,6 +25,8 @@ void conn_deliver_error(uint64_t conn_id, const struct mp_id *id, int code, cons
 void conn_close_all(void);
 /* Free every connection at once (exit path). */
 void conn_free_all(void);
+/* True if some connection has request bytes not read or not answered yet. */
+bool conn_unread(void);
 /* Number of open connections. */
 size_t conn_count(void);
 /* Connections accepted since start. */

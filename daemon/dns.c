@@ -318,13 +318,31 @@ int dns_reconfigure(const struct mp_config *old)
 /* Free evdns (cancelling lookups) and the cache. */
 void dns_free(void)
 {
-	if (D.evdns)
-		evdns_base_free(D.evdns, 1);
-	D.evdns = NULL;
-	idmap_free(&D.pending);
+	size_t iter = 0, n = 0;
+	uint64_t key;
+	void *val;
+	struct pending **v = malloc((idmap_count(&D.pending) + 1) * sizeof(*v));
+
 	if (D.expire_ev)
 		event_free(D.expire_ev);
 	D.expire_ev = NULL;
+	/*
+	 * Cancel the lookups in progress.  evdns answers a cancelled lookup
+	 * from the loop, so run it once: the callbacks free what they own.
+	 */
+	while (v && idmap_next(&D.pending, &iter, &key, &val))
+		for (struct pending *p = val; p; p = p->next)
+			v[n++] = p;
+	for (size_t i = 0; i < n; i++)
+		if (v[i]->req)
+			evdns_getaddrinfo_cancel(v[i]->req);
+	free(v);
+	if (D.evdns)
+		evdns_base_free(D.evdns, 1);
+	D.evdns = NULL;
+	if (srv.base)
+		event_base_loop(srv.base, EVLOOP_NONBLOCK);
+	idmap_free(&D.pending);
 	dnscache_free(D.cache);
 	D.cache = NULL;
 }

@@ -73,10 +73,13 @@ static void sigchld_cb(evutil_socket_t fd, short what, void *arg)
 		pool_child_exited(pid, status);
 }
 
-/* Shutdown progress: done once nothing is out at the workers. */
+/*
+ * Shutdown progress: done once nothing is out at the workers and every line
+ * clients sent before has been read and answered (or at shutdown_timeout).
+ */
 static void stop_check_cb(evutil_socket_t fd, short what, void *arg)
 {
-	if (sched_sent_count() > 0 && mono_now() < M.stop_deadline)
+	if ((sched_sent_count() > 0 || conn_unread()) && mono_now() < M.stop_deadline)
 		return;
 	if (sched_sent_count() > 0) {
 		log_warning("shutdown_timeout reached: answering %zu probes with shutting-down",
@@ -117,7 +120,15 @@ static int config_build(struct mp_config *cfg, char err[CONFIG_ERR_MAX])
 		return -EINVAL;
 	}
 	if (M.socket_override) {
-		char *s = strdup(M.socket_override);
+		char *s;
+
+		if (M.socket_override[0] != '/' || strlen(M.socket_override) >= MP_SOCKET_PATH_MAX) {
+			config_free(cfg);
+			snprintf(err, CONFIG_ERR_MAX, "-s: must be an absolute path shorter than %d bytes",
+				 MP_SOCKET_PATH_MAX);
+			return -EINVAL;
+		}
+		s = strdup(M.socket_override);
 
 		if (!s) {
 			config_free(cfg);
@@ -349,8 +360,8 @@ int main(int argc, char **argv)
 	}
 	conn_free_all();
 	trace_free_all();
-	dns_free();
 	sched_free();
+	dns_free();
 	route_free();
 	signals_free();
 	systemd_free();

@@ -14,6 +14,8 @@
 #define MP_PROTOCOL_VERSION 1
 #define MP_DEFAULT_SOCKET "/run/mtrprobed/mtrprobed.sock"
 #define MP_SOCKET_ENV "MTRPROBED_SOCKET"
+/* A socket path must be shorter than this (sizeof sockaddr_un.sun_path). */
+#define MP_SOCKET_PATH_MAX 108
 
 /* Longest hostname (RFC 1035 presentation form without the final dot). */
 #define MP_HOST_MAX 253
