@@ -1,10 +1,11 @@
 /*
  * The pool of mtr-packet workers.  It decides which worker takes a probe so
  * that mtr-packet's limits hold (see docs/DESIGN.md):
- *  - TCP and SCTP probes all go to one worker (mtr-packet matches them by
- *    source port only, and every process counts ports from the same start),
- *    capped by tcp_max_inflight (it select()s one fd per TCP probe);
- *  - UDP probes to one destination always go to the same worker;
+ *  - UDP, TCP and SCTP probes all go to one worker: mtr-packet matches
+ *    their answers by port, every process counts ports from the same start,
+ *    and a worker attributes another's answers to its own probes (even an
+ *    IPv4 answer to an IPv6 probe).  TCP and SCTP are capped by
+ *    tcp_max_inflight (it select()s one fd per TCP probe);
  *  - ICMP probes go to the worker with the most room;
  *  - at most max_burst probes are out that not every worker has shown it
  *    read past (see pool_unconfirmed()): their answers would arrive in one
@@ -37,7 +38,7 @@ static struct {
 	struct worker workers[POOL_WORKERS_MAX];
 	int n;                  /* slots in use, retiring ones included */
 	int n_active;           /* configured workers: slots [0, n_active) */
-	int tcp_index;          /* the worker taking TCP/SCTP, or -1 */
+	int tcp_index;          /* the worker taking UDP/TCP/SCTP, or -1 */
 	pool_ready_cb ready_cb; /* set while the first start settles */
 	char version[MP_RESULT_MAX + 1];
 	struct {
@@ -362,8 +363,8 @@ static void pool_arm_age_timer(double now)
 	}
 }
 
-/* The worker that takes every TCP and SCTP probe (sticky until it dies). */
-static struct worker *pool_tcp_worker(void)
+/* The worker that takes every UDP, TCP and SCTP probe (sticky until it dies). */
+static struct worker *pool_port_worker(void)
 {
 	if (P.tcp_index >= 0 && worker_usable(&P.workers[P.tcp_index]))
 		return &P.workers[P.tcp_index];
@@ -372,30 +373,6 @@ static struct worker *pool_tcp_worker(void)
 			P.tcp_index = i;
 			return &P.workers[i];
 		}
-	}
-	return NULL;
-}
-
-/* FNV-1a of a string. */
-static uint32_t hash_string(const char *s)
-{
-	uint32_t h = 2166136261u;
-
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 16777619u;
-	return h;
-}
-
-/* The worker for UDP probes to address: fixed per destination. */
-static struct worker *pool_udp_worker(const char *address)
-{
-	uint32_t h = hash_string(address);
-
-	for (int i = 0; i < P.n_active; i++) {
-		struct worker *w = &P.workers[(h + (uint32_t)i) % (uint32_t)P.n_active];
-
-		if (worker_usable(w))
-			return w;
 	}
 	return NULL;
 }
@@ -409,12 +386,12 @@ struct worker *pool_pick(const struct probe *p)
 	switch (p->opts.protocol) {
 	case MP_PROTO_TCP:
 	case MP_PROTO_SCTP:
-		w = pool_tcp_worker();
+		w = pool_port_worker();
 		if (w && w->tcp_inflight >= srv.cfg.tcp_max_inflight)
 			w = NULL;
 		break;
 	case MP_PROTO_UDP:
-		w = pool_udp_worker(p->address);
+		w = pool_port_worker();
 		break;
 	case MP_PROTO_ICMP:
 	case MP_PROTO__COUNT:
