@@ -128,6 +128,8 @@ static void usage(FILE *f)
 	      "\n"
 	      "Commands:\n"
 	      "  probe [OPTIONS] HOST      send probes to HOST, print each answer\n"
+	      "  trace [OPTIONS] HOST      the path to HOST, one line per hop\n"
+	      "  report [OPTIONS] HOST     the path to HOST as mtr's report table\n"
 	      "  check-support FEATURE     ask whether mtr-packet supports FEATURE\n"
 	      "  clear-dns-cache           drop the daemon's cached DNS answers\n"
 	      "  version                   versions of client, daemon, mtr-packet\n"
@@ -158,8 +160,19 @@ static void usage(FILE *f)
 	      "                            (default 1)\n"
 	      "      --interval SECONDS    between probes (default 1)\n"
 	      "\n"
-	      "Exit status: 0 success, 1 no reply / not supported, 2 usage error,\n"
-	      "3 daemon unreachable, 4 error response, 5 local error.\n", f);
+	      "Trace and report options: -4, -6, --protocol, --port, --local-ip,\n"
+	      "--local-port, --size, --bit-pattern, --tos, --mark as for probe, and\n"
+	      "      --first-ttl N         first TTL probed (default 1)\n"
+	      "      --max-ttl N           last TTL probed (default 30)\n"
+	      "  -c, --count N             rounds, 1 to 1000 (default 1)\n"
+	      "  -i, --interval SECONDS    between rounds (default 1)\n"
+	      "      --timeout SECONDS     wait this long for an answer (default 2)\n"
+	      "      --live                redraw the display as answers come\n"
+	      "                            (on a terminal)\n"
+	      "\n"
+	      "Exit status: 0 success (trace, report: the target answered),\n"
+	      "1 no reply / not supported, 2 usage error, 3 daemon unreachable,\n"
+	      "4 error response, 5 local error.\n", f);
 }
 
 /* Parse a whole integer, decimal or 0x hexadecimal; false on a bad one. */
@@ -1023,6 +1036,8 @@ enum {
 	OPT_COUNT = OPT_FIELD + PF__COUNT,
 	OPT_INTERVAL,
 	OPT_JSON,
+	OPT_LIVE,
+	OPT_TFIELD,            /* + enum trace_field; keep last */
 };
 
 /* How an option's argument becomes a field value. */
@@ -1065,10 +1080,9 @@ static const struct option probe_longopts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-/* Set the request field of option pf from its argument. */
-static int probe_set_field(json_t *req, enum probe_field pf, const char *arg)
+/* Set the request field of option fo from its argument. */
+static int field_set(json_t *req, const struct field_opt *fo, const char *arg)
 {
-	const struct field_opt *fo = &probe_fields[pf];
 	const char *name = fo->option;
 	json_t *v = NULL;
 	long long i;
@@ -1137,8 +1151,7 @@ static int probe_parse_opts(struct probe_run *r, int argc, char **argv,
 		} else if (c == '4' || c == '6') {
 			rc = probe_set_ip_version(ip_version, c);
 		} else if (c >= OPT_FIELD && c < OPT_FIELD + PF__COUNT) {
-			rc = probe_set_field(r->req, (enum probe_field)(c - OPT_FIELD),
-					     optarg);
+			rc = field_set(r->req, &probe_fields[c - OPT_FIELD], optarg);
 		} else if (c == OPT_COUNT || c == OPT_INTERVAL) {
 			rc = probe_set_client_opt(r, c, optarg);
 		} else {
@@ -1219,6 +1232,652 @@ static int cmd_probe(struct ctl *ctl, int argc, char **argv)
 	free(r.pending.ids);
 	free(r.address);
 	return rc;
+}
+
+/* Highest TTL of a trace. */
+#define TTL_MAX 255
+/* max_ttl of a trace when --max-ttl is not given (the daemon's default). */
+#define TRACE_MAX_TTL_DEFAULT 30
+/* Width of the host column of mtr's report (its len_hosts without -w). */
+#define REPORT_HOST_WIDTH 33
+/* Responders of a hop that mtr's report can list (its MAXPATH). */
+#define REPORT_MAXPATH 8
+/* Least time between two frames of the live display, in seconds. */
+#define LIVE_FRAME_GAP 0.1
+
+/* Options of `trace` and `report` that map to a request field. */
+enum trace_field {
+	TF_PROTOCOL, TF_PORT, TF_LOCAL_IP, TF_LOCAL_PORT, TF_TIMEOUT, TF_SIZE,
+	TF_BIT_PATTERN, TF_TOS, TF_MARK, TF_FIRST_TTL, TF_MAX_TTL, TF_COUNT,
+	TF_INTERVAL, TF__COUNT
+};
+
+static const struct field_opt trace_fields[TF__COUNT] = {
+	[TF_PROTOCOL] = { "protocol", "protocol", FK_STRING },
+	[TF_PORT] = { "port", "port", FK_INT },
+	[TF_LOCAL_IP] = { "local-ip", "local_ip", FK_STRING },
+	[TF_LOCAL_PORT] = { "local-port", "local_port", FK_INT },
+	[TF_TIMEOUT] = { "timeout", "timeout", FK_REAL },
+	[TF_SIZE] = { "size", "size", FK_INT },
+	[TF_BIT_PATTERN] = { "bit-pattern", "bit_pattern", FK_INT },
+	[TF_TOS] = { "tos", "tos", FK_INT },
+	[TF_MARK] = { "mark", "mark", FK_INT },
+	[TF_FIRST_TTL] = { "first-ttl", "first_ttl", FK_INT },
+	[TF_MAX_TTL] = { "max-ttl", "max_ttl", FK_INT },
+	[TF_COUNT] = { "count", "count", FK_INT },
+	[TF_INTERVAL] = { "interval", "interval", FK_REAL },
+};
+
+static const struct option trace_longopts[] = {
+	{ "protocol", required_argument, NULL, OPT_TFIELD + TF_PROTOCOL },
+	{ "port", required_argument, NULL, OPT_TFIELD + TF_PORT },
+	{ "local-ip", required_argument, NULL, OPT_TFIELD + TF_LOCAL_IP },
+	{ "local-port", required_argument, NULL, OPT_TFIELD + TF_LOCAL_PORT },
+	{ "timeout", required_argument, NULL, OPT_TFIELD + TF_TIMEOUT },
+	{ "size", required_argument, NULL, OPT_TFIELD + TF_SIZE },
+	{ "bit-pattern", required_argument, NULL, OPT_TFIELD + TF_BIT_PATTERN },
+	{ "tos", required_argument, NULL, OPT_TFIELD + TF_TOS },
+	{ "mark", required_argument, NULL, OPT_TFIELD + TF_MARK },
+	{ "first-ttl", required_argument, NULL, OPT_TFIELD + TF_FIRST_TTL },
+	{ "max-ttl", required_argument, NULL, OPT_TFIELD + TF_MAX_TTL },
+	{ "count", required_argument, NULL, 'c' },
+	{ "interval", required_argument, NULL, 'i' },
+	{ "live", no_argument, NULL, OPT_LIVE },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* One `trace` or `report` command: the request, what the daemon told so
+ * far, and the display; owned by trace_main(). */
+struct trace_run {
+	struct ctl *ctl;
+	bool report;              /* mtr's report table, else traceroute lines */
+	bool live;                /* --live: ask for hop events */
+	bool frames;              /* --live on a terminal: redraw on events */
+	bool drawn;               /* a frame is on the screen */
+	bool dirty;               /* something changed since the last frame */
+	double next_frame;        /* monotonic time the next frame may come */
+	const char *host;
+	json_t *req;
+	int first_ttl, max_ttl;   /* as requested (for the display only) */
+	json_t *hops[TTL_MAX + 1];  /* the latest hop event of each TTL */
+	char *latest[TTL_MAX + 1];  /* the responder that answered last */
+	json_t *final;            /* the final answer, once it came */
+	char start[64];           /* when the command started, as mtr shows it */
+	char hostname[256];       /* this host's name, for the report header */
+};
+
+/* One line of the display: a TTL and what is known of it. */
+struct hop_row {
+	int ttl;
+	json_t *hop;              /* borrowed; NULL while nothing is known */
+	const char *name;         /* the responder shown, NULL when none */
+};
+
+/* An integer member of a hop, or 0 when it is missing or not an integer. */
+static json_int_t hop_int(json_t *hop, const char *key)
+{
+	return json_integer_value(json_object_get(hop, key));
+}
+
+/* How often address answered according to hop (0 when not listed). */
+static json_int_t hop_responder_count(json_t *hop, const char *address)
+{
+	json_t *e;
+	size_t i;
+
+	json_array_foreach(json_object_get(hop, "responders"), i, e) {
+		const char *a = json_string_value(json_object_get(e, "address"));
+
+		if (a && strcmp(a, address) == 0)
+			return hop_int(e, "count");
+	}
+	return 0;
+}
+
+/* The responder of hop that answered more often than in old, or NULL. */
+static const char *hop_grown_responder(json_t *old, json_t *hop)
+{
+	json_t *e;
+	size_t i;
+
+	json_array_foreach(json_object_get(hop, "responders"), i, e) {
+		const char *a = json_string_value(json_object_get(e, "address"));
+
+		if (a && hop_int(e, "count") > hop_responder_count(old, a))
+			return a;
+	}
+	return NULL;
+}
+
+/* The responder a hop is shown under, as mtr does: the one that answered
+ * last when known, else the one that answered most (the first of equals);
+ * NULL when nobody answered. */
+static const char *hop_main_responder(json_t *hop, const char *latest)
+{
+	const char *best = NULL;
+	json_int_t best_count = 0;
+	json_t *e;
+	size_t i;
+
+	json_array_foreach(json_object_get(hop, "responders"), i, e) {
+		const char *a = json_string_value(json_object_get(e, "address"));
+		json_int_t n = hop_int(e, "count");
+
+		if (!a)
+			continue;
+		if (latest && strcmp(a, latest) == 0)
+			return a;
+		if (!best || n > best_count) {
+			best = a;
+			best_count = n;
+		}
+	}
+	return best;
+}
+
+/* A hop's TTL if it is an object with an integer ttl from 1 to TTL_MAX,
+ * else 0. */
+static int hop_ttl(json_t *hop)
+{
+	json_t *ttl = json_object_get(hop, "ttl");
+
+	if (!json_is_object(hop) || !json_is_integer(ttl) ||
+	    json_integer_value(ttl) < 1 || json_integer_value(ttl) > TTL_MAX)
+		return 0;
+	return (int)json_integer_value(ttl);
+}
+
+/* How many rows mtr's report shows (its net_max()): up to the first whose
+ * responder is target, else up to one past the last answered (none when
+ * nobody answered). */
+static size_t rows_shown(const struct hop_row *rows, size_t n,
+			 const char *target)
+{
+	size_t i, max = 0;
+
+	for (i = 0; i < n; i++) {
+		if (!rows[i].name)
+			continue;
+		if (target && strcmp(rows[i].name, target) == 0)
+			return i + 1;
+		max = i + 2;
+	}
+	return max < n ? max : n;
+}
+
+/* Fill rows with what is to be shown now; returns how many. */
+static size_t trace_rows(const struct trace_run *r,
+			 struct hop_row rows[TTL_MAX])
+{
+	const char *target = NULL;
+	size_t n = 0, i;
+	json_t *hop;
+	int ttl, last = 0;
+
+	if (r->final) {
+		json_array_foreach(json_object_get(r->final, "hops"), i, hop) {
+			ttl = hop_ttl(hop);
+			rows[n++] = (struct hop_row){
+				ttl, hop, hop_main_responder(hop, r->latest[ttl]),
+			};
+		}
+		if (!r->report)
+			return n; /* traceroute shows every TTL probed */
+		target = json_string_value(json_object_get(r->final, "address"));
+		return rows_shown(rows, n, target);
+	}
+	/* Live: the TTLs known so far.  Past the target, probes are answered
+	 * by the target itself, so the deepest responder is taken for it. */
+	for (ttl = r->first_ttl; ttl <= TTL_MAX; ttl++) {
+		if (r->hops[ttl])
+			last = ttl;
+	}
+	for (ttl = r->first_ttl; ttl <= last; ttl++) {
+		hop = r->hops[ttl];
+		rows[n] = (struct hop_row){
+			ttl, hop, hop_main_responder(hop, r->latest[ttl]),
+		};
+		if (rows[n].name)
+			target = rows[n].name;
+		n++;
+	}
+	return rows_shown(rows, n, target);
+}
+
+/* End a line of the display (clearing the rest of it in a frame). */
+static void trace_eol(const struct trace_run *r)
+{
+	fputs(r->frames ? "\033[K\n" : "\n", stdout);
+}
+
+/* A time of a hop in milliseconds as mtr holds it (whole microseconds),
+ * 0 when there is none. */
+static double report_ms(json_t *hop, const char *key)
+{
+	json_t *v = json_object_get(hop, key);
+	double us;
+
+	if (!json_is_number(v))
+		return 0.0;
+	us = floor(json_number_value(v) * 1000.0 + 0.5);
+	if (!(us >= 0.0 && us < 1e12))
+		return 0.0;
+	return us / 1000.0;
+}
+
+/* A hop's loss in percent as mtr computes it: truncated to thousandths. */
+static double report_loss(json_t *hop)
+{
+	json_int_t sent = hop_int(hop, "sent");
+	json_int_t received = hop_int(hop, "received");
+
+	if (sent <= 0 || received < 0 || received > sent)
+		return 0.0;
+	return trunc(1000.0 * (100.0 - 100.0 * (double)received /
+				       (double)sent)) / 1000.0;
+}
+
+/* Print a report row, and below it the hop's other responders, in the
+ * columns and number formats of mtr 0.95's report (fields written at fixed
+ * offsets, so a long name is cut, as mtr does). */
+static void report_print_row(const struct trace_run *r,
+			     const struct hop_row *row)
+{
+	char buf[1024];
+	size_t len = REPORT_HOST_WIDTH, i;
+	json_t *e, *hop = row->hop;
+
+	snprintf(buf, sizeof(buf), " %2d.|-- %-*s", row->ttl, REPORT_HOST_WIDTH,
+		 row->name ? row->name : "???");
+	snprintf(buf + len, sizeof(buf) - len, " %4.1f%%", report_loss(hop));
+	len += 6;
+	snprintf(buf + len, sizeof(buf) - len, " %5d", (int)hop_int(hop, "sent"));
+	len += 6;
+	snprintf(buf + len, sizeof(buf) - len, " ");
+	len += 1;
+	snprintf(buf + len, sizeof(buf) - len, " %5.1f %5.1f %5.1f %5.1f %5.1f",
+		 report_ms(hop, "last_ms"), report_ms(hop, "avg_ms"),
+		 report_ms(hop, "best_ms"), report_ms(hop, "worst_ms"),
+		 report_ms(hop, "stdev_ms"));
+	put_text(buf);
+	trace_eol(r);
+	json_array_foreach(json_object_get(hop, "responders"), i, e) {
+		const char *a = json_string_value(json_object_get(e, "address"));
+
+		if (i >= REPORT_MAXPATH)
+			break;
+		if (!a || (row->name && strcmp(a, row->name) == 0))
+			continue;
+		snprintf(buf, sizeof(buf), "        %-*s", REPORT_HOST_WIDTH, a);
+		put_text(buf);
+		trace_eol(r);
+	}
+}
+
+/* Print mtr's report: the start time, the header and the rows. */
+static void report_print(const struct trace_run *r,
+			 const struct hop_row *rows, size_t n)
+{
+	char buf[1024];
+	size_t i;
+
+	fputs("Start: ", stdout);
+	put_text(r->start);
+	trace_eol(r);
+	snprintf(buf, sizeof(buf), "HOST: %-*s", REPORT_HOST_WIDTH, r->hostname);
+	snprintf(buf + REPORT_HOST_WIDTH, sizeof(buf) - REPORT_HOST_WIDTH,
+		 " Loss%%   Snt   Last   Avg  Best  Wrst StDev");
+	put_text(buf);
+	trace_eol(r);
+	for (i = 0; i < n; i++)
+		report_print_row(r, &rows[i]);
+}
+
+/* Print "  LABEL T ms" for a time of a hop (nothing when it has none). */
+static void trace_print_time(json_t *hop, const char *label, const char *key)
+{
+	json_t *v = json_object_get(hop, key);
+
+	if (!json_is_number(v))
+		return;
+	printf("  %s%s%.3f ms", label, *label ? " " : "", json_number_value(v));
+}
+
+/* Print one traceroute-style line: TTL, responders (with their counts when
+ * there are several), then the times, or "*" when nobody answered. */
+static void trace_print_hop(const struct trace_run *r,
+			    const struct hop_row *row)
+{
+	json_t *hop = row->hop, *responders = json_object_get(hop, "responders");
+	json_t *e, *loss = json_object_get(hop, "loss_pct");
+	size_t i, n = json_array_size(responders);
+	bool first = true;
+
+	printf("%2d  ", row->ttl);
+	if (!row->name) {
+		putchar('*');
+		trace_eol(r);
+		return;
+	}
+	json_array_foreach(responders, i, e) {
+		const char *a = json_string_value(json_object_get(e, "address"));
+
+		if (!a)
+			continue;
+		if (!first)
+			fputs("  ", stdout);
+		first = false;
+		put_text(a);
+		if (n > 1)
+			printf(" (%" JSON_INTEGER_FORMAT ")", hop_int(e, "count"));
+	}
+	if (hop_int(hop, "sent") <= 1) {
+		trace_print_time(hop, "", "last_ms");
+	} else {
+		trace_print_time(hop, "last", "last_ms");
+		trace_print_time(hop, "avg", "avg_ms");
+		trace_print_time(hop, "best", "best_ms");
+		trace_print_time(hop, "worst", "worst_ms");
+		if (json_is_number(loss) && json_number_value(loss) > 0)
+			printf("  loss %.1f%%", json_number_value(loss));
+	}
+	probe_print_mpls(json_object_get(hop, "mpls"));
+	trace_eol(r);
+}
+
+/* Print the traceroute-style display: a header line, then one per TTL. */
+static void trace_print(const struct trace_run *r,
+			const struct hop_row *rows, size_t n)
+{
+	const char *address = r->final ?
+		json_string_value(json_object_get(r->final, "address")) : NULL;
+	size_t i;
+
+	fputs("trace to ", stdout);
+	put_text(r->host);
+	if (address) {
+		fputs(" (", stdout);
+		put_text(address);
+		putchar(')');
+	}
+	printf(", %d hops max", r->max_ttl);
+	trace_eol(r);
+	for (i = 0; i < n; i++)
+		trace_print_hop(r, &rows[i]);
+}
+
+/* Print the display: as a frame over the previous one on a terminal, else
+ * as plain lines.  CONTINUE or EXIT_LOCAL. */
+static int trace_draw(struct trace_run *r)
+{
+	struct hop_row rows[TTL_MAX];
+	size_t n = trace_rows(r, rows);
+
+	if (r->frames)
+		fputs(r->drawn ? "\033[H" : "\033[H\033[2J", stdout);
+	if (r->report)
+		report_print(r, rows, n);
+	else
+		trace_print(r, rows, n);
+	if (r->frames)
+		fputs("\033[J", stdout);
+	r->drawn = true;
+	r->dirty = false;
+	return out_flush();
+}
+
+/* Draw a frame when one is due and the display changed. */
+static int trace_step(void *arg, double *ret_wait, int *ret_input_fd)
+{
+	struct trace_run *r = arg;
+	double now;
+	int rc;
+
+	if (!r->frames || !r->dirty)
+		return CONTINUE;
+	rc = now_get(&now);
+	if (rc != 0)
+		return rc;
+	if (now < r->next_frame) {
+		*ret_wait = r->next_frame - now;
+		return CONTINUE;
+	}
+	r->next_frame = now + LIVE_FRAME_GAP;
+	return trace_draw(r);
+}
+
+/* Never called: traces watch no input. */
+static int trace_input(void *arg)
+{
+	return CONTINUE;
+}
+
+/* Take in a hop event: remember the hop and who answered last. */
+static int trace_event(struct trace_run *r, json_t *ev)
+{
+	const char *name = json_string_value(json_object_get(ev, "event"));
+	const char *grown;
+	int ttl;
+	char *copy;
+
+	if (!name || strcmp(name, "hop") != 0)
+		return CONTINUE; /* an event of a later protocol version */
+	ttl = hop_ttl(ev);
+	if (ttl == 0)
+		return response_malformed(json_incref(ev), "ttl");
+	grown = hop_grown_responder(r->hops[ttl], ev);
+	if (grown) {
+		copy = strdup(grown);
+		if (!copy)
+			return oom();
+		free(r->latest[ttl]);
+		r->latest[ttl] = copy;
+	}
+	json_decref(r->hops[ttl]);
+	r->hops[ttl] = json_incref(ev);
+	r->dirty = true;
+	return CONTINUE;
+}
+
+/* Check and keep the final answer; EXIT_OK when the target was reached,
+ * EXIT_NO_REPLY when not.  Takes resp. */
+static int trace_final(struct trace_run *r, json_t *resp)
+{
+	json_t *reached = json_object_get(resp, "reached");
+	json_t *hops = json_object_get(resp, "hops"), *hop;
+	size_t i;
+
+	if (!json_is_boolean(reached))
+		return response_malformed(resp, "reached");
+	if (!json_is_string(json_object_get(resp, "address")))
+		return response_malformed(resp, "address");
+	if (!json_is_array(hops))
+		return response_malformed(resp, "hops");
+	if (json_array_size(hops) > TTL_MAX)
+		return response_malformed(resp, "hops");
+	json_array_foreach(hops, i, hop) {
+		if (hop_ttl(hop) == 0)
+			return response_malformed(resp, "hops");
+	}
+	r->final = resp;
+	return json_is_true(reached) ? EXIT_OK : EXIT_NO_REPLY;
+}
+
+/* Handle one line from the daemon during a trace. */
+static int trace_line(void *arg, const char *line, size_t len)
+{
+	struct trace_run *r = arg;
+	json_t *resp;
+	json_int_t id;
+	int rc = response_decode(line, len, &resp);
+
+	if (rc != CONTINUE)
+		return rc;
+	id = response_id(resp);
+	if (id != 1 && !(id == 0 && response_is_error(resp)))
+		return response_unexpected(resp);
+	if (r->ctl->json)
+		out_line(line, len);
+	if (response_is_event(resp)) {
+		rc = r->ctl->json ? CONTINUE : trace_event(r, resp);
+		json_decref(resp);
+		return rc;
+	}
+	if (response_is_error(resp)) {
+		response_report_error(resp);
+		json_decref(resp);
+		return EXIT_ERROR_RESPONSE;
+	}
+	return trace_final(r, resp);
+}
+
+/* An integer field of the request, or def when it is not set. */
+static int req_int(json_t *req, const char *key, int def)
+{
+	json_t *v = json_object_get(req, key);
+
+	if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+	    json_integer_value(v) > TTL_MAX)
+		return def;
+	return (int)json_integer_value(v);
+}
+
+/* Parse the options of `trace` or `report` into r (fields into r->req). */
+static int trace_parse_opts(struct trace_run *r, int argc, char **argv,
+			    int *ip_version)
+{
+	int c, rc;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, ":h46c:i:", trace_longopts,
+				NULL)) != -1) {
+		if (c == 'h') {
+			usage(stdout);
+			return EXIT_OK;
+		} else if (c == '4' || c == '6') {
+			rc = probe_set_ip_version(ip_version, c);
+		} else if (c == 'c') {
+			rc = field_set(r->req, &trace_fields[TF_COUNT], optarg);
+		} else if (c == 'i') {
+			rc = field_set(r->req, &trace_fields[TF_INTERVAL], optarg);
+		} else if (c == OPT_LIVE) {
+			r->live = true;
+			rc = CONTINUE;
+		} else if (c >= OPT_TFIELD && c < OPT_TFIELD + TF__COUNT) {
+			rc = field_set(r->req, &trace_fields[c - OPT_TFIELD], optarg);
+		} else {
+			rc = getopt_failure(c, argc, argv);
+		}
+		if (rc != CONTINUE)
+			return rc;
+	}
+	return CONTINUE;
+}
+
+/* Parse `trace|report [OPTIONS] HOST` into r. */
+static int trace_parse(struct trace_run *r, int argc, char **argv)
+{
+	int ip_version = 0, rc;
+	json_t *host = NULL;
+
+	rc = trace_parse_opts(r, argc, argv, &ip_version);
+	if (rc != CONTINUE)
+		return rc;
+	if (optind >= argc)
+		return usage_error("%s: missing HOST", argv[0]);
+	if (argc - optind > 1)
+		return usage_error("%s: unexpected argument '%s'", argv[0],
+				   argv[optind + 1]);
+	r->host = argv[optind];
+	rc = arg_string("HOST", r->host, &host);
+	if (rc != CONTINUE)
+		return rc;
+	if (json_object_set_new(r->req, "host", host) < 0)
+		return oom();
+	if (ip_version &&
+	    json_object_set_new(r->req, "ip_version", json_integer(ip_version)) < 0)
+		return oom();
+	/* Hop events tell the report which responder answered last. */
+	if ((r->live || (r->report && !r->ctl->json)) &&
+	    json_object_set_new(r->req, "stream", json_true()) < 0)
+		return oom();
+	r->first_ttl = req_int(r->req, "first_ttl", 1);
+	if (r->first_ttl < 1)
+		r->first_ttl = 1;
+	r->max_ttl = req_int(r->req, "max_ttl", TRACE_MAX_TTL_DEFAULT);
+	return CONTINUE;
+}
+
+/* Note the start time and host name the report header shows, as mtr. */
+static void trace_note_start(struct trace_run *r)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+
+	if (!localtime_r(&now, &tm) ||
+	    strftime(r->start, sizeof(r->start), "%Y-%m-%dT%H:%M:%S%z", &tm) == 0)
+		r->start[0] = '\0';
+	if (gethostname(r->hostname, sizeof(r->hostname)) < 0)
+		snprintf(r->hostname, sizeof(r->hostname), "UNKNOWNHOST");
+	r->hostname[sizeof(r->hostname) - 1] = '\0';
+}
+
+/* Send the trace, follow it and print the result. */
+static int trace_run_loop(struct trace_run *r)
+{
+	static const struct loop_ops ops = { trace_step, trace_input, trace_line };
+	int rc;
+
+	r->frames = r->live && !r->ctl->json && isatty(STDOUT_FILENO);
+	/* A frame goes out in one write, without flicker. */
+	if (r->frames && setvbuf(stdout, NULL, _IOFBF, 1 << 16) != 0)
+		r->frames = false;
+	r->dirty = r->frames;
+	trace_note_start(r);
+	rc = ctl_connect(r->ctl);
+	if (rc == CONTINUE)
+		rc = ctl_send(r->ctl, r->req);
+	if (rc != CONTINUE)
+		return rc;
+	rc = loop_run(r->ctl, &ops, r, NULL);
+	if (r->final && !r->ctl->json && trace_draw(r) != CONTINUE)
+		rc = EXIT_LOCAL;
+	return rc;
+}
+
+/* Run `trace` (report false) or `report` (report true). */
+static int trace_main(struct ctl *ctl, int argc, char **argv, bool report)
+{
+	struct trace_run r = { .ctl = ctl, .report = report };
+	int rc, ttl;
+
+	r.req = json_pack("{s:s, s:i}", "op", mp_op_name(MP_OP_TRACE), "id", 1);
+	if (!r.req)
+		return oom();
+	rc = trace_parse(&r, argc, argv);
+	if (rc == CONTINUE)
+		rc = trace_run_loop(&r);
+	json_decref(r.req);
+	json_decref(r.final);
+	for (ttl = 0; ttl <= TTL_MAX; ttl++) {
+		json_decref(r.hops[ttl]);
+		free(r.latest[ttl]);
+	}
+	return rc;
+}
+
+/* `trace [OPTIONS] HOST`: the path to HOST, one traceroute-style line per
+ * TTL. */
+static int cmd_trace(struct ctl *ctl, int argc, char **argv)
+{
+	return trace_main(ctl, argc, argv, false);
+}
+
+/* `report [OPTIONS] HOST`: the path to HOST as mtr's report table. */
+static int cmd_report(struct ctl *ctl, int argc, char **argv)
+{
+	return trace_main(ctl, argc, argv, true);
 }
 
 /* State of `raw`: stdin forwarding and line counts; owned by cmd_raw(). */
@@ -1352,6 +2011,8 @@ struct command {
 
 static const struct command commands[] = {
 	{ "probe", cmd_probe },
+	{ "trace", cmd_trace },
+	{ "report", cmd_report },
 	{ "check-support", cmd_check_support },
 	{ "clear-dns-cache", cmd_clear_dns_cache },
 	{ "version", cmd_version },
