@@ -8,7 +8,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -139,23 +138,44 @@ static int emit(char *buf, size_t buflen, const char *tmp, int n)
 	return n;
 }
 
-/* Append to tmp at *pos with printf; -1 once it does not fit. */
-static void __attribute__((format(printf, 3, 4))) append(char *tmp, int *pos, const char *fmt,
-							  ...)
+/*
+ * Append a string to tmp at *pos (MTRPKT_CMD_MAX bytes); *pos becomes -1
+ * once it does not fit.  Hand-rolled: this runs for every probe.
+ */
+static void put_str(char *tmp, int *pos, const char *s)
 {
-	va_list ap;
-	int n;
+	size_t n = strlen(s);
 
-	if (*pos < 0)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(tmp + *pos, MTRPKT_CMD_MAX - (size_t)*pos, fmt, ap);
-	va_end(ap);
-	if (n < 0 || n >= MTRPKT_CMD_MAX - *pos)
+	if (*pos < 0 || (size_t)*pos + n >= MTRPKT_CMD_MAX) {
 		*pos = -1;
-	else
-		*pos += n;
+		return;
+	}
+	memcpy(tmp + *pos, s, n + 1);
+	*pos += (int)n;
 }
+
+/* Append a non-negative integer in decimal. */
+static void put_uint(char *tmp, int *pos, unsigned long long v)
+{
+	char digits[24], *d = digits + sizeof(digits);
+
+	*--d = '\0';
+	do {
+		*--d = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0);
+	put_str(tmp, pos, d);
+}
+
+/* Append " NAME VALUE" with a non-negative integer value. */
+static void put_arg(char *tmp, int *pos, const char *name, unsigned long long v)
+{
+	put_str(tmp, pos, " ");
+	put_str(tmp, pos, name);
+	put_str(tmp, pos, " ");
+	put_uint(tmp, pos, v);
+}
+
 
 /* Format a send-probe command. */
 int mtrpkt_format_probe(char *buf, size_t buflen, const struct mtrpkt_probe_cmd *cmd)
@@ -171,21 +191,29 @@ int mtrpkt_format_probe(char *buf, size_t buflen, const struct mtrpkt_probe_cmd 
 	if (cmd->local_ip[0] && canon_field(v, cmd->local_ip, local) < 0)
 		return -EINVAL;
 
-	append(tmp, &pos, "%u send-probe ip-%d %s", (unsigned)cmd->token, v, addr);
-	if (cmd->local_ip[0])
-		append(tmp, &pos, " local-ip-%d %s", v, local);
-	append(tmp, &pos, " protocol %s", mp_protocol_name(cmd->protocol));
+	/* Every number was range-checked above: none is negative. */
+	put_uint(tmp, &pos, cmd->token);
+	put_str(tmp, &pos, v == 4 ? " send-probe ip-4 " : " send-probe ip-6 ");
+	put_str(tmp, &pos, addr);
+	if (cmd->local_ip[0]) {
+		put_str(tmp, &pos, v == 4 ? " local-ip-4 " : " local-ip-6 ");
+		put_str(tmp, &pos, local);
+	}
+	put_str(tmp, &pos, " protocol ");
+	put_str(tmp, &pos, mp_protocol_name(cmd->protocol));
 	if (cmd->port)
-		append(tmp, &pos, " port %d", cmd->port);
+		put_arg(tmp, &pos, "port", (unsigned)cmd->port);
 	if (cmd->local_port)
-		append(tmp, &pos, " local-port %d", cmd->local_port);
-	append(tmp, &pos, " ttl %d", cmd->ttl);
+		put_arg(tmp, &pos, "local-port", (unsigned)cmd->local_port);
+	put_arg(tmp, &pos, "ttl", (unsigned)cmd->ttl);
 	if (cmd->size >= 0)
-		append(tmp, &pos, " size %d", cmd->size);
-	append(tmp, &pos, " bit-pattern %d tos %d", cmd->bit_pattern, cmd->tos);
+		put_arg(tmp, &pos, "size", (unsigned)cmd->size);
+	put_arg(tmp, &pos, "bit-pattern", (unsigned)cmd->bit_pattern);
+	put_arg(tmp, &pos, "tos", (unsigned)cmd->tos);
 	if (cmd->mark >= 0)
-		append(tmp, &pos, " mark %lld", (long long)cmd->mark);
-	append(tmp, &pos, " timeout %d\n", cmd->timeout_s);
+		put_arg(tmp, &pos, "mark", (unsigned long long)cmd->mark);
+	put_arg(tmp, &pos, "timeout", (unsigned)cmd->timeout_s);
+	put_str(tmp, &pos, "\n");
 	return emit(buf, buflen, tmp, pos);
 }
 
