@@ -710,11 +710,104 @@ json_t *mp_probe_result_to_json(const struct mp_probe_result *res)
 	return obj;
 }
 
-/* Encode a probe result. */
+/* True if s (at most max bytes) needs no JSON escaping: [A-Za-z0-9.:-] only. */
+static bool plain_word(const char *s, size_t max)
+{
+	for (size_t i = 0; i < max && s[i]; i++) {
+		char c = s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == ':' || c == '-'))
+			return false;
+	}
+	return memchr(s, '\0', max) != NULL;
+}
+
+/* A time in ms as the encoder writes reals: microseconds, no trailing zeros. */
+static void format_ms(double ms, char *buf, size_t len)
+{
+	size_t n;
+
+	if (!(ms >= 0) || !isfinite(ms) || ms >= 1e12) {
+		snprintf(buf, len, "null");
+		return;
+	}
+	n = (size_t)snprintf(buf, len, "%.3f", round_ms(ms));
+	while (n > 2 && buf[n - 1] == '0' && buf[n - 2] != '.')
+		buf[--n] = '\0';
+}
+
+/* The id as JSON text (malloc'd), or NULL when out of memory. */
+static char *id_text(const struct mp_id *id)
+{
+	char buf[32];
+
+	if (id && id->kind == MP_ID_INT) {
+		snprintf(buf, sizeof(buf), "%lld", (long long)id->num);
+		return strdup(buf);
+	}
+	if (id && id->kind == MP_ID_STRING && id->str) {
+		json_t *s = string_safe(id->str, id->str_len);
+		char *text = s ? json_dumps(s, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
+
+		json_decref(s);
+		return text;
+	}
+	return strdup("null");
+}
+
+/*
+ * Encode a probe result.  Every answer to every probe goes through here, so
+ * the usual case (words and addresses that need no escaping) is written
+ * directly; anything else takes the general path through jansson.  Both
+ * give the same bytes.
+ */
 char *mp_encode_probe_result(const struct mp_id *id, const struct mp_probe_result *res,
 			     size_t *ret_len)
 {
-	return mp_encode_object(id, mp_probe_result_to_json(res), ret_len);
+	char time[32], *idt, *line;
+	size_t cap, n;
+	int m;
+
+	if (!res || !plain_word(res->result, sizeof(res->result)) ||
+	    !plain_word(res->responder, sizeof(res->responder)) ||
+	    !plain_word(res->address, sizeof(res->address)) || !res->result[0])
+		return mp_encode_object(id, mp_probe_result_to_json(res), ret_len);
+	idt = id_text(id);
+	if (!idt)
+		return NULL;
+	format_ms(res->time_ms, time, sizeof(time));
+	cap = strlen(idt) + 256 + (size_t)MP_MPLS_MAX * 96;
+	line = malloc(cap);
+	if (!line) {
+		free(idt);
+		return NULL;
+	}
+	m = snprintf(line, cap, "{\"id\":%s,\"success\":%s,\"result\":\"%s\",\"time_ms\":%s,"
+		     "\"responder\":%s%s%s,\"mpls\":[", idt,
+		     strcmp(res->result, "reply") == 0 ? "true" : "false", res->result, time,
+		     res->responder[0] ? "\"" : "", res->responder[0] ? res->responder : "null",
+		     res->responder[0] ? "\"" : "");
+	free(idt);
+	n = (size_t)m;
+	for (int i = 0; i < res->mpls_count && i < MP_MPLS_MAX; i++) {
+		const struct mp_mpls *l = &res->mpls[i];
+
+		n += (size_t)snprintf(line + n, cap - n,
+				      "%s{\"label\":%u,\"traffic_class\":%d,\"bottom_of_stack\":%s,"
+				      "\"ttl\":%d}", i ? "," : "", (unsigned)l->label, l->traffic_class,
+				      l->bottom_of_stack ? "true" : "false", l->ttl);
+	}
+	n += (size_t)snprintf(line + n, cap - n, "],\"address\":%s%s%s,\"ip_version\":",
+			      res->address[0] ? "\"" : "", res->address[0] ? res->address : "null",
+			      res->address[0] ? "\"" : "");
+	if (res->ip_version)
+		n += (size_t)snprintf(line + n, cap - n, "%d}\n", res->ip_version);
+	else
+		n += (size_t)snprintf(line + n, cap - n, "null}\n");
+	if (ret_len)
+		*ret_len = n;
+	return line;
 }
 
 /* Encode a check_support answer. */

@@ -1435,6 +1435,53 @@ static TCase *id_tcase(void)
 	return tc;
 }
 
+/* The direct encoder of probe results writes the same bytes as the general one. */
+START_TEST(test_encode_probe_fast_equals_general)
+{
+	static const double times[] = { -1.0, 0.0, 0.0004, 0.0005, 0.126, 1.0, 1.5, 12.3456,
+					 999.9999, 100000.25 };
+	struct mp_id ids[4] = {
+		{ .kind = MP_ID_NULL },
+		{ .kind = MP_ID_INT, .num = -42 },
+		{ .kind = MP_ID_INT, .num = INT64_MAX },
+		{ .kind = MP_ID_STRING, .str = (char *)"q\"\\\u00e9\n", .str_len = 7 },
+	};
+
+	for (size_t t = 0; t < sizeof(times) / sizeof(times[0]); t++) {
+		for (int k = 0; k < 4; k++) {
+			struct mp_probe_result res;
+			size_t la = 0, lb = 0;
+
+			memset(&res, 0, sizeof(res));
+			snprintf(res.result, sizeof(res.result), "%s", k % 2 ? "reply" : "ttl-expired");
+			res.time_ms = times[t];
+			if (k != 1)
+				snprintf(res.responder, sizeof(res.responder), "%s",
+					 k == 2 ? "2001:db8::1" : "198.51.100.1");
+			if (k != 3) {
+				snprintf(res.address, sizeof(res.address), "%s", "203.0.113.7");
+				res.ip_version = 4;
+			}
+			res.mpls_count = k;
+			for (int i = 0; i < k; i++)
+				res.mpls[i] = (struct mp_mpls){ .label = 1048575u - (unsigned)i,
+								.traffic_class = i,
+								.bottom_of_stack = i == k - 1,
+								.ttl = 255 - i };
+			char *a = mp_encode_probe_result(&ids[k], &res, &la);
+			char *b = mp_encode_object(&ids[k], mp_probe_result_to_json(&res), &lb);
+
+			ck_assert_ptr_nonnull(a);
+			ck_assert_ptr_nonnull(b);
+			ck_assert_str_eq(a, b);
+			ck_assert_uint_eq(la, lb);
+			free(a);
+			free(b);
+		}
+	}
+}
+END_TEST
+
 /* The encoders' test cases. */
 static TCase *encode_tcase(void)
 {
@@ -1454,6 +1501,7 @@ static TCase *encode_tcase(void)
 	tcase_add_test(tc, test_encode_check_support);
 	tcase_add_test(tc, test_encode_cleared);
 	tcase_add_test(tc, test_encode_object);
+	tcase_add_test(tc, test_encode_probe_fast_equals_general);
 	return tc;
 }
 
