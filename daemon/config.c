@@ -40,6 +40,7 @@ enum config_kind {
 	CONFIG_PATH,     /* char * field, absolute path, or empty for NULL */
 	CONFIG_SERVERS,  /* dns_servers list */
 	CONFIG_LOGLEVEL, /* enum log_level field */
+	CONFIG_NAMES,    /* struct config_names field: user or group names */
 };
 
 /* One known key: where it goes and what it accepts.  Static data. */
@@ -71,6 +72,14 @@ static const struct config_key config_keys[] = {
 	KEY("hosts_file", CONFIG_PATH, hosts_file, 0, 0),
 	KEY("shutdown_timeout", CONFIG_NUMBER, shutdown_timeout, 0, 3600),
 	KEY("log_level", CONFIG_LOGLEVEL, log_level, 0, 0),
+	KEY("allow_users", CONFIG_NAMES, allow_users, 0, 0),
+	KEY("allow_groups", CONFIG_NAMES, allow_groups, 0, 0),
+	KEY("admin_users", CONFIG_NAMES, admin_users, 0, 0),
+	KEY("admin_groups", CONFIG_NAMES, admin_groups, 0, 0),
+	KEY("max_pps", CONFIG_INT, max_pps, 0, 10000000),
+	KEY("uid_max_pps", CONFIG_INT, uid_max_pps, 0, 10000000),
+	KEY("uid_max_inflight", CONFIG_INT, uid_max_inflight, 0, 10000000),
+	KEY("max_connections_per_uid", CONFIG_INT, max_connections_per_uid, 0, 1000000),
 };
 
 static const char *const config_log_levels[] = {
@@ -332,11 +341,75 @@ static int config_set_servers(struct mp_config *cfg, const char *value,
 	return 0;
 }
 
+/* Free the names of a list. */
+static void config_free_names(struct config_names *l)
+{
+	for (int i = 0; i < l->n; i++)
+		free(l->items[i]);
+	memset(l, 0, sizeof(*l));
+}
+
+/* True if a list item is a plausible user or group name, or a number. */
+static bool config_name_ok(const char *s, size_t len)
+{
+	if (len == 0 || len > CONFIG_NAME_MAX || s[0] == '-')
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '-' || c == '.'))
+			return false;
+	}
+	return true;
+}
+
+/* Set a list of user or group names; an empty value means none. */
+static int config_set_names(struct mp_config *cfg, const struct config_key *k, const char *value,
+			    const struct config_ctx *ctx)
+{
+	struct config_names *dst = (struct config_names *)((char *)cfg + k->offset), l;
+	const char *p = value, *comma;
+
+	memset(&l, 0, sizeof(l));
+	for (; *value; p = comma + 1) {
+		const char *item = p;
+		size_t len;
+		char q[65];
+
+		comma = strchr(p, ',');
+		len = comma ? (size_t)(comma - p) : strlen(p);
+		config_trim(&item, &len);
+		config_quote(q, sizeof(q), item, len);
+		if (!config_name_ok(item, len)) {
+			config_free_names(&l);
+			return config_fail(ctx, "%s: invalid name '%s'", k->name, q);
+		}
+		if (l.n >= CONFIG_NAMES_MAX) {
+			config_free_names(&l);
+			return config_fail(ctx, "%s: at most %d names", k->name, CONFIG_NAMES_MAX);
+		}
+		l.items[l.n] = strndup(item, len);
+		if (!l.items[l.n]) {
+			config_free_names(&l);
+			config_fail(ctx, "out of memory");
+			return -ENOMEM;
+		}
+		l.n++;
+		if (!comma)
+			break;
+	}
+	config_free_names(dst);
+	*dst = l;
+	return 0;
+}
+
 /* Apply value to key k. */
 static int config_set(struct mp_config *cfg, const struct config_key *k, const char *value,
 		      const struct config_ctx *ctx)
 {
-	if (*value == '\0' && k->kind != CONFIG_SERVERS && k->kind != CONFIG_PATH)
+	if (*value == '\0' && k->kind != CONFIG_SERVERS && k->kind != CONFIG_PATH &&
+	    k->kind != CONFIG_NAMES)
 		return config_fail(ctx, "%s: missing value", k->name);
 	switch (k->kind) {
 	case CONFIG_INT:
@@ -354,6 +427,8 @@ static int config_set(struct mp_config *cfg, const struct config_key *k, const c
 		return config_set_servers(cfg, value, ctx);
 	case CONFIG_LOGLEVEL:
 		return config_set_log_level(cfg, k, value, ctx);
+	case CONFIG_NAMES:
+		return config_set_names(cfg, k, value, ctx);
 	}
 	return config_fail(ctx, "%s: internal error", k->name);
 }
@@ -603,5 +678,9 @@ void config_free(struct mp_config *cfg)
 	free(cfg->mtr_packet);
 	free(cfg->hosts_file);
 	config_free_servers(cfg->dns_servers, CONFIG_DNS_SERVERS_MAX);
+	config_free_names(&cfg->allow_users);
+	config_free_names(&cfg->allow_groups);
+	config_free_names(&cfg->admin_users);
+	config_free_names(&cfg->admin_groups);
 	memset(cfg, 0, sizeof(*cfg));
 }

@@ -12,6 +12,16 @@
 
 #define CONFIG_ERR_MAX 512
 #define CONFIG_DNS_SERVERS_MAX 8
+/* Most names in one user or group list. */
+#define CONFIG_NAMES_MAX 64
+/* Longest user or group name (or number) in a list. */
+#define CONFIG_NAME_MAX 32
+
+/* A list of user or group names (or numeric ids), as written.  Owned by the config. */
+struct config_names {
+	char *items[CONFIG_NAMES_MAX];
+	int n;
+};
 
 enum log_level { LOG_LEVEL_ERROR, LOG_LEVEL_WARNING, LOG_LEVEL_INFO, LOG_LEVEL_DEBUG };
 
@@ -36,6 +46,14 @@ struct mp_config {
 	char *hosts_file;             /* hosts_file, NULL = the system's */
 	double shutdown_timeout;      /* shutdown_timeout, seconds, 0-3600 */
 	enum log_level log_level;     /* log_level: error, warning, info, debug */
+	/* Access: who may connect (empty: anyone who can open the socket) and who
+	 * may use the options that steer traffic (mark, local_ip).  root always may. */
+	struct config_names allow_users, allow_groups, admin_users, admin_groups;
+	/* Rates and shares; 0 means no limit. */
+	int max_pps;                  /* max_pps: probes/s sent, daemon-wide */
+	int uid_max_pps;              /* uid_max_pps: probes/s sent, per uid */
+	int uid_max_inflight;         /* uid_max_inflight: requests outstanding, per uid */
+	int max_connections_per_uid;  /* max_connections_per_uid */
 };
 
 /* Fill cfg with the built-in defaults (allocates the strings). 0 or -ENOMEM. */

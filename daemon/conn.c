@@ -16,10 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "config-build.h"
+#include "access.h"
 #include "conn.h"
 #include "dns.h"
 #include "idmap.h"
@@ -35,6 +37,8 @@
 /* Unread answers beyond this stop the reading of new requests. */
 #define CONN_OUTPUT_MAX (1024 * 1024)
 
+struct uid_entry;
+
 /* One client connection.  Owned by the connection map. */
 struct conn {
 	uint64_t id;
@@ -42,6 +46,9 @@ struct conn {
 	uid_t uid;
 	gid_t gid;
 	pid_t pid;
+	enum access_level level;
+	struct uid_entry *user;  /* this uid's shared counters */
+	TAILQ_ENTRY(conn) ulink; /* in user->conns */
 	int inflight;        /* requests read and not answered yet */
 	bool discarding;     /* skipping the rest of a too-long line */
 	bool eof;            /* the client finished sending */
@@ -50,18 +57,83 @@ struct conn {
 	struct event resume_ev;
 };
 
+/* What all connections of one uid share.  Owned by the uid map; freed with its last connection. */
+struct uid_entry {
+	uid_t uid;
+	int connections;
+	int inflight;            /* requests outstanding on all its connections */
+	TAILQ_HEAD(, conn) conns;
+};
+
 static struct {
 	struct idmap conns;
+	struct idmap uids;       /* uid + 1 -> struct uid_entry */
+	struct log_ratelimit deny_rl;
 	uint64_t next_id;
 	uint64_t total;
 	struct log_ratelimit refuse_rl;
-} C = { .refuse_rl = { .interval = 10, .burst = 3 } };
+} C = { .refuse_rl = { .interval = 10, .burst = 3 }, .deny_rl = { .interval = 10, .burst = 10 } };
 
 static void conn_process(struct conn *c);
+
+/* The shared counters of uid, created on first use. */
+static struct uid_entry *uid_get(uid_t uid)
+{
+	struct uid_entry *u = idmap_get(&C.uids, (uint64_t)uid + 1);
+
+	if (u)
+		return u;
+	u = calloc(1, sizeof(*u));
+	if (!u)
+		return NULL;
+	u->uid = uid;
+	TAILQ_INIT(&u->conns);
+	if (idmap_put(&C.uids, (uint64_t)uid + 1, u) < 0) {
+		free(u);
+		return NULL;
+	}
+	return u;
+}
+
+/* Forget u once no connection of its uid is left. */
+static void uid_release(struct uid_entry *u)
+{
+	if (u->connections == 0) {
+		idmap_del(&C.uids, (uint64_t)u->uid + 1);
+		free(u);
+	}
+}
+
+static void conn_schedule(struct conn *c);
+
+/* Requests of c outstanding change by delta; wake the uid's other connections below its cap. */
+static void conn_count_request(struct conn *c, int delta)
+{
+	struct uid_entry *u = c->user;
+	int cap = srv.cfg.uid_max_inflight;
+	bool was_full = cap > 0 && u->inflight >= cap;
+
+	c->inflight += delta;
+	u->inflight += delta;
+	if (was_full && u->inflight < cap) {
+		struct conn *o;
+
+		TAILQ_FOREACH(o, &u->conns, ulink)
+			if (o->paused && o != c)
+				conn_schedule(o);
+	}
+}
 
 /* Free c now. */
 static void conn_free(struct conn *c)
 {
+	struct uid_entry *u = c->user;
+
+	/* Its outstanding requests will find it gone: they no longer count. */
+	conn_count_request(c, -c->inflight);
+	TAILQ_REMOVE(&u->conns, c, ulink);
+	u->connections--;
+	uid_release(u);
 	idmap_del(&C.conns, c->id);
 	trace_conn_gone(c->id);
 	sched_conn_gone(c->id);
@@ -99,7 +171,7 @@ void conn_deliver(uint64_t conn_id, char *line, size_t len)
 		if (bufferevent_write(c->bev, line, len) < 0)
 			log_error("connection %llu: out of memory for an answer",
 				  (unsigned long long)c->id);
-		c->inflight--;
+		conn_count_request(c, -1);
 		if (c->paused || c->eof)
 			conn_schedule(c);
 	}
@@ -170,23 +242,33 @@ static void conn_handle_line(struct conn *c, const char *line, size_t len)
 	enum mp_error err;
 
 	memset(&req, 0, sizeof(req));
-	c->inflight++;
+	conn_count_request(c, 1);
 	err = mp_request_decode(line, len, &req, msg);
 	if (err == MP_OK && srv.stopping &&
 	    (req.op == MP_OP_PROBE || req.op == MP_OP_TRACE || req.op == MP_OP_CHECK_SUPPORT)) {
 		err = MP_ERR_SHUTTING_DOWN;
 		snprintf(msg, sizeof(msg), "op: the daemon is shutting down");
 	}
+	if (err == MP_OK && (req.op == MP_OP_PROBE || req.op == MP_OP_TRACE) &&
+	    c->level != ACCESS_ADMIN && (req.probe.mark >= 0 || req.probe.local_ip[0])) {
+		const char *field = req.probe.mark >= 0 ? "mark" : "local_ip";
+
+		err = MP_ERR_PERMISSION_DENIED;
+		snprintf(msg, sizeof(msg), "%s: only admin users may set it", field);
+		if (log_ratelimit_ok(&C.deny_rl))
+			log_warning("refused '%s' to uid %d (pid %d): not an admin user", field,
+				    (int)c->uid, (int)c->pid);
+	}
 	if (err == MP_OK) {
 		switch (req.op) {
 		case MP_OP_PROBE:
-			err = sched_submit_probe(c->id, &req, msg);
+			err = sched_submit_probe(c->id, c->uid, &req, msg);
 			break;
 		case MP_OP_CHECK_SUPPORT:
 			pool_check_support(c->id, &req.id, req.feature);
 			break;
 		case MP_OP_TRACE:
-			err = trace_start(c->id, &req, msg);
+			err = trace_start(c->id, c->uid, &req, msg);
 			break;
 		default:
 			conn_answer_local(c, &req);
@@ -204,7 +286,7 @@ static void conn_too_large(struct conn *c)
 	char msg[MP_ERRMSG_MAX];
 	struct mp_id none = { .kind = MP_ID_NULL };
 
-	c->inflight++;
+	conn_count_request(c, 1);
 	snprintf(msg, sizeof(msg), "line: longer than max_request_bytes (%zu)",
 		 srv.cfg.max_request_bytes);
 	conn_deliver_error(c->id, &none, MP_ERR_REQUEST_TOO_LARGE, msg);
@@ -214,6 +296,7 @@ static void conn_too_large(struct conn *c)
 static bool conn_must_wait(struct conn *c)
 {
 	return c->inflight >= srv.cfg.max_inflight_per_client ||
+	       (srv.cfg.uid_max_inflight > 0 && c->user->inflight >= srv.cfg.uid_max_inflight) ||
 	       evbuffer_get_length(bufferevent_get_output(c->bev)) > CONN_OUTPUT_MAX;
 }
 
@@ -350,7 +433,32 @@ void conn_accept(int fd)
 		conn_refuse(fd, "shutting-down", "op: the daemon is shutting down");
 		return;
 	}
+	enum access_level level = access_check(cred.uid, cred.gid);
+
+	if (level == ACCESS_DENIED) {
+		if (log_ratelimit_ok(&C.deny_rl))
+			log_warning("refused a connection from uid %d (pid %d): not in allow_users or "
+				    "allow_groups", (int)cred.uid, (int)cred.pid);
+		conn_refuse(fd, "permission-denied", "connection: this user may not use the daemon");
+		return;
+	}
+	struct uid_entry *u = uid_get(cred.uid);
+
+	if (!u) {
+		close(fd);
+		return;
+	}
+	if (srv.cfg.max_connections_per_uid > 0 && u->connections >= srv.cfg.max_connections_per_uid) {
+		if (log_ratelimit_ok(&C.refuse_rl))
+			log_warning("refusing a connection from uid %d (pid %d): max_connections_per_uid "
+				    "(%d) reached", (int)cred.uid, (int)cred.pid,
+				    srv.cfg.max_connections_per_uid);
+		uid_release(u);
+		conn_refuse(fd, "overloaded", "connection: max_connections_per_uid reached");
+		return;
+	}
 	if (idmap_count(&C.conns) >= (size_t)srv.cfg.max_connections) {
+		uid_release(u);
 		if (log_ratelimit_ok(&C.refuse_rl))
 			log_warning("refusing a connection from uid %d (pid %d): max_connections (%d) "
 				    "reached", (int)cred.uid, (int)cred.pid, srv.cfg.max_connections);
@@ -359,6 +467,7 @@ void conn_accept(int fd)
 	}
 	c = calloc(1, sizeof(*c));
 	if (!c) {
+		uid_release(u);
 		close(fd);
 		return;
 	}
@@ -366,12 +475,19 @@ void conn_accept(int fd)
 	c->uid = cred.uid;
 	c->gid = cred.gid;
 	c->pid = cred.pid;
+	c->level = level;
+	c->user = u;
+	u->connections++;
+	TAILQ_INSERT_TAIL(&u->conns, c, ulink);
 	c->bev = bufferevent_socket_new(srv.base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (!c->bev || idmap_put(&C.conns, c->id, c) < 0) {
 		if (c->bev)
 			bufferevent_free(c->bev);
 		else
 			close(fd);
+		TAILQ_REMOVE(&u->conns, c, ulink);
+		u->connections--;
+		uid_release(u);
 		free(c);
 		return;
 	}
@@ -419,6 +535,7 @@ void conn_free_all(void)
 		conn_free(val);
 	}
 	idmap_free(&C.conns);
+	idmap_free(&C.uids);
 }
 
 /* True if some connection has request bytes not read or not answered yet. */

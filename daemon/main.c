@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "access.h"
 #include "config-build.h"
 #include "config.h"
 #include "conn.h"
@@ -163,6 +164,13 @@ static void sighup_cb(evutil_socket_t fd, short what, void *arg)
 		systemd_ready();
 		return;
 	}
+	if (access_configure(&cfg, false, err) < 0) {
+		log_error("reload refused, keeping the running configuration: %s: %s",
+			  M.config_path ? M.config_path : "access lists", err);
+		config_free(&cfg);
+		systemd_ready();
+		return;
+	}
 	if (strcmp(cfg.socket_path, srv.cfg.socket_path) != 0) {
 		log_warning("reload: socket %s takes effect only at restart; still serving %s",
 			    cfg.socket_path, srv.cfg.socket_path);
@@ -292,6 +300,8 @@ static void parse_args(int argc, char **argv, bool *ret_check_only)
 	}
 	if (config_build(&srv.cfg, err) < 0)
 		fatal("%s", err);
+	if (access_configure(&srv.cfg, *ret_check_only, err) < 0)
+		fatal("%s: %s", M.config_path ? M.config_path : "access lists", err);
 }
 
 int main(int argc, char **argv)

@@ -723,12 +723,15 @@ static bool plain_word(const char *s, size_t max)
 	return memchr(s, '\0', max) != NULL;
 }
 
+/* Times from this many ms on are left to jansson: "%.3f" would not be exact. */
+#define FAST_MS_LIMIT 1e12
+
 /* A time in ms as the encoder writes reals: microseconds, no trailing zeros. */
 static void format_ms(double ms, char *buf, size_t len)
 {
 	size_t n;
 
-	if (!(ms >= 0) || !isfinite(ms) || ms >= 1e12) {
+	if (!(ms >= 0) || !isfinite(ms) || ms >= FAST_MS_LIMIT) {
 		snprintf(buf, len, "null");
 		return;
 	}
@@ -759,8 +762,8 @@ static char *id_text(const struct mp_id *id)
 /*
  * Encode a probe result.  Every answer to every probe goes through here, so
  * the usual case (words and addresses that need no escaping) is written
- * directly; anything else takes the general path through jansson.  Both
- * give the same bytes.
+ * directly; anything else (times of FAST_MS_LIMIT ms or more included)
+ * takes the general path through jansson.  Both give the same bytes.
  */
 char *mp_encode_probe_result(const struct mp_id *id, const struct mp_probe_result *res,
 			     size_t *ret_len)
@@ -771,7 +774,8 @@ char *mp_encode_probe_result(const struct mp_id *id, const struct mp_probe_resul
 
 	if (!res || !plain_word(res->result, sizeof(res->result)) ||
 	    !plain_word(res->responder, sizeof(res->responder)) ||
-	    !plain_word(res->address, sizeof(res->address)) || !res->result[0])
+	    !plain_word(res->address, sizeof(res->address)) || !res->result[0] ||
+	    res->time_ms >= FAST_MS_LIMIT)
 		return mp_encode_object(id, mp_probe_result_to_json(res), ret_len);
 	idt = id_text(id);
 	if (!idt)

@@ -35,13 +35,23 @@
 /* One connection's probes that have not been sent.  Owned by the scheduler. */
 struct sched_client {
 	uint64_t conn_id;
+	uid_t uid;
 	struct probe_list queue;  /* QUEUED, in dispatch order */
 	struct probe_list unsent; /* RESOLVING and QUEUED */
 	bool on_rr;
 	TAILQ_ENTRY(sched_client) rrlink;
 };
 
+/* A token bucket of a probe rate.  Owned by the scheduler. */
+struct bucket {
+	double tokens;
+	double last;
+};
+
 static struct {
+	struct bucket global;  /* max_pps */
+	struct idmap buckets;  /* uid + 1 -> struct bucket (uid_max_pps) */
+	struct event *refill_ev;
 	struct idmap probes;  /* probe id -> struct probe */
 	struct idmap clients; /* conn id -> struct sched_client */
 	TAILQ_HEAD(sched_client_rr, sched_client) rr; /* clients with queued probes, round-robin */
@@ -59,9 +69,11 @@ int sched_init(void)
 {
 	idmap_init(&S.probes);
 	idmap_init(&S.clients);
+	idmap_init(&S.buckets);
 	TAILQ_INIT(&S.rr);
 	S.kick_ev = event_new(srv.base, -1, 0, dispatch_cb, NULL);
-	return S.kick_ev ? 0 : -ENOMEM;
+	S.refill_ev = evtimer_new(srv.base, dispatch_cb, NULL);
+	return S.kick_ev && S.refill_ev ? 0 : -ENOMEM;
 }
 
 /* Run the dispatcher once the current callbacks are done. */
@@ -69,6 +81,51 @@ void sched_kick(void)
 {
 	if (S.kick_ev && !event_pending(S.kick_ev, EV_TIMEOUT, NULL))
 		event_active(S.kick_ev, EV_TIMEOUT, 0);
+}
+
+/* Refill b for rate (probes/s) up to a burst of 50 ms worth (at least 1). */
+static void bucket_refill(struct bucket *b, int rate, double now)
+{
+	double burst = rate / 20.0 > 1.0 ? rate / 20.0 : 1.0;
+
+	if (b->last == 0) {
+		b->tokens = burst;
+	} else {
+		b->tokens += (now - b->last) * rate;
+		if (b->tokens > burst)
+			b->tokens = burst;
+	}
+	b->last = now;
+}
+
+/* Seconds until b holds a token again. */
+static double bucket_wait(const struct bucket *b, int rate)
+{
+	return b->tokens >= 1.0 ? 0 : (1.0 - b->tokens) / rate;
+}
+
+/* uid's bucket, or NULL when it has no rate limit (or memory ran out). */
+static struct bucket *uid_bucket(uid_t uid)
+{
+	struct bucket *b;
+
+	if (srv.cfg.uid_max_pps <= 0)
+		return NULL;
+	b = idmap_get(&S.buckets, (uint64_t)uid + 1);
+	if (!b && (b = calloc(1, sizeof(*b))) && idmap_put(&S.buckets, (uint64_t)uid + 1, b) < 0) {
+		free(b);
+		b = NULL;
+	}
+	return b;
+}
+
+/* Wake the dispatcher in `wait` seconds, when a rate allows the next probe. */
+static void rate_wait(double wait)
+{
+	struct timeval tv = tv_from_seconds(wait + 0.0002);
+
+	if (!event_pending(S.refill_ev, EV_TIMEOUT, NULL))
+		evtimer_add(S.refill_ev, &tv);
 }
 
 /* The queue of connection conn_id, created on first use. */
@@ -355,8 +412,8 @@ static void probe_resolve(struct probe *p)
 	}
 }
 
-/* Admit a probe for conn_id: a request's, or (trace_id) a trace's. */
-static enum mp_error probe_submit(uint64_t conn_id, struct mp_id *id,
+/* Admit a probe for conn_id (of uid): a request's, or (trace_id) a trace's. */
+static enum mp_error probe_submit(uint64_t conn_id, uid_t uid, struct mp_id *id,
 				  const struct mp_probe_opts *opts, uint64_t trace_id, int ttl,
 				  int round, char errmsg[MP_ERRMSG_MAX])
 {
@@ -374,6 +431,8 @@ static enum mp_error probe_submit(uint64_t conn_id, struct mp_id *id,
 		return MP_ERR_OVERLOADED;
 	}
 	c = client_get(conn_id, true);
+	if (c)
+		c->uid = uid;
 	p = calloc(1, sizeof(*p));
 	if (!c || !p || idmap_put(&S.probes, S.next_id + 1, p) < 0) {
 		free(p);
@@ -405,17 +464,18 @@ static enum mp_error probe_submit(uint64_t conn_id, struct mp_id *id,
 }
 
 /* Admit a probe request. */
-enum mp_error sched_submit_probe(uint64_t conn_id, struct mp_request *req,
+enum mp_error sched_submit_probe(uint64_t conn_id, uid_t uid, struct mp_request *req,
 				 char errmsg[MP_ERRMSG_MAX])
 {
-	return probe_submit(conn_id, &req->id, &req->probe, 0, 0, 0, errmsg);
+	return probe_submit(conn_id, uid, &req->id, &req->probe, 0, 0, 0, errmsg);
 }
 
 /* Admit one probe of a trace. */
-enum mp_error sched_submit_trace_probe(uint64_t conn_id, uint64_t trace_id, int ttl, int round,
-				       const struct mp_probe_opts *opts, char errmsg[MP_ERRMSG_MAX])
+enum mp_error sched_submit_trace_probe(uint64_t conn_id, uid_t uid, uint64_t trace_id, int ttl,
+				       int round, const struct mp_probe_opts *opts,
+				       char errmsg[MP_ERRMSG_MAX])
 {
-	return probe_submit(conn_id, NULL, opts, trace_id, ttl, round, errmsg);
+	return probe_submit(conn_id, uid, NULL, opts, trace_id, ttl, round, errmsg);
 }
 
 /* A probe's deadline (or, once answered, its hung-worker check) passed. */
@@ -473,18 +533,41 @@ static void probe_send(struct probe *p, struct worker *w)
  */
 static struct worker *pick_from_client(struct sched_client *c, struct probe **ret)
 {
+	struct bucket *b = uid_bucket(c->uid);
 	int n = 0;
+
+	if (b) {
+		bucket_refill(b, srv.cfg.uid_max_pps, mono_now());
+		if (b->tokens < 1.0) {
+			rate_wait(bucket_wait(b, srv.cfg.uid_max_pps));
+			return NULL; /* this uid is at its rate; the others go on */
+		}
+	}
 
 	for (struct probe *p = TAILQ_FIRST(&c->queue); p && n < DISPATCH_LOOKAHEAD;
 	     p = TAILQ_NEXT(p, qlink), n++) {
 		struct worker *w = pool_pick(p);
 
 		if (w) {
+			if (b)
+				b->tokens -= 1.0;
 			*ret = p;
 			return w;
 		}
 	}
 	return NULL;
+}
+
+/* True if max_pps allows one more probe now; else wake up when it does. */
+static bool global_rate_ok(void)
+{
+	if (srv.cfg.max_pps <= 0)
+		return true;
+	bucket_refill(&S.global, srv.cfg.max_pps, mono_now());
+	if (S.global.tokens >= 1.0)
+		return true;
+	rate_wait(bucket_wait(&S.global, srv.cfg.max_pps));
+	return false;
 }
 
 /* Hand queued probes to workers, one per client in turn. */
@@ -503,11 +586,15 @@ static void dispatch_round(void)
 			struct worker *w;
 			struct probe *p = NULL;
 
+			if (!global_rate_ok())
+				return;
 			c = TAILQ_FIRST(&S.rr);
 			client_unschedule(c);
 			w = pick_from_client(c, &p);
 			if (w) {
 				probe_send(p, w);
+				if (srv.cfg.max_pps > 0)
+					S.global.tokens -= 1.0;
 				pass++;
 				budget--;
 			}
@@ -685,6 +772,13 @@ void sched_free(void)
 	if (S.kick_ev)
 		event_free(S.kick_ev);
 	S.kick_ev = NULL;
+	if (S.refill_ev)
+		event_free(S.refill_ev);
+	S.refill_ev = NULL;
+	iter = 0;
+	while (idmap_next(&S.buckets, &iter, &key, &val))
+		free(val);
+	idmap_free(&S.buckets);
 }
 
 /* Counters for stats. */

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/queue.h>
+#include <sys/types.h>
 
 #include "dnscache.h"
 #include "mtrpkt.h"
@@ -73,14 +74,15 @@ void sched_free(void);
  * out of req).  The answer goes to conn_deliver().  Returns MP_OK, or an
  * error code with a message when the probe was not admitted.
  */
-enum mp_error sched_submit_probe(uint64_t conn_id, struct mp_request *req,
+enum mp_error sched_submit_probe(uint64_t conn_id, uid_t uid, struct mp_request *req,
 				 char errmsg[MP_ERRMSG_MAX]);
 /*
  * Admit one probe of trace trace_id (on behalf of connection conn_id); its
  * outcome goes to trace_probe_done().  MP_OK, or an error as above.
  */
-enum mp_error sched_submit_trace_probe(uint64_t conn_id, uint64_t trace_id, int ttl, int round,
-				       const struct mp_probe_opts *opts, char errmsg[MP_ERRMSG_MAX]);
+enum mp_error sched_submit_trace_probe(uint64_t conn_id, uid_t uid, uint64_t trace_id, int ttl,
+				       int round, const struct mp_probe_opts *opts,
+				       char errmsg[MP_ERRMSG_MAX]);
 /* Connection conn_id is gone: drop its unsent probes. */
 void sched_conn_gone(uint64_t conn_id);
 /* Run the dispatcher soon (a worker has room, or a probe is queued). */

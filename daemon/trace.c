@@ -29,6 +29,7 @@
 struct trace {
 	uint64_t id;
 	uint64_t conn_id;
+	uid_t uid;
 	struct mp_id req_id;
 	struct mp_probe_opts popts;
 	struct mp_trace_opts topts;
@@ -161,7 +162,7 @@ static void trace_start_round(struct trace *t)
 			snprintf(o.host, sizeof(o.host), "%s", t->address);
 		hop_record_sent(&t->hops[ttl - t->topts.first_ttl]);
 		t->outstanding++;
-		err = sched_submit_trace_probe(t->conn_id, t->id, ttl, t->round, &o, msg);
+		err = sched_submit_trace_probe(t->conn_id, t->uid, t->id, ttl, t->round, &o, msg);
 		if (err != MP_OK) {
 			t->outstanding--;
 			t->fail_code = err;
@@ -204,7 +205,8 @@ static void trace_round_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /* Start a trace. */
-enum mp_error trace_start(uint64_t conn_id, struct mp_request *req, char errmsg[MP_ERRMSG_MAX])
+enum mp_error trace_start(uint64_t conn_id, uid_t uid, struct mp_request *req,
+			  char errmsg[MP_ERRMSG_MAX])
 {
 	struct trace *t;
 	int n;
@@ -231,6 +233,7 @@ enum mp_error trace_start(uint64_t conn_id, struct mp_request *req, char errmsg[
 	}
 	t->id = ++T.next_id;
 	t->conn_id = conn_id;
+	t->uid = uid;
 	t->req_id = req->id;
 	memset(&req->id, 0, sizeof(req->id));
 	t->popts = req->probe;

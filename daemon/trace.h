@@ -6,6 +6,7 @@
 #define MTRPROBED_TRACE_H
 
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "mtrprobe/protocol.h"
 #include "proto.h"
@@ -15,7 +16,8 @@
  * out).  Returns MP_OK; the answer (and any events) go to the connection.
  * Otherwise an error code with a message, and nothing was started.
  */
-enum mp_error trace_start(uint64_t conn_id, struct mp_request *req, char errmsg[MP_ERRMSG_MAX]);
+enum mp_error trace_start(uint64_t conn_id, uid_t uid, struct mp_request *req,
+			  char errmsg[MP_ERRMSG_MAX]);
 /*
  * One probe of trace trace_id finished: res is its result, or NULL with
  * err and msg when it was answered with an error.
