@@ -28,6 +28,7 @@
 #include "log.h"
 #include "pool.h"
 #include "proto.h"
+#include "route.h"
 #include "sched.h"
 #include "server.h"
 #include "stats.h"
@@ -36,6 +37,8 @@
 #define CONN_LINES_PER_WAKE 64
 /* Unread answers beyond this stop the reading of new requests. */
 #define CONN_OUTPUT_MAX (1024 * 1024)
+/* Unread output beyond this drops hop events (never answers). */
+#define CONN_EVENTS_MAX (4 * CONN_OUTPUT_MAX)
 
 struct uid_entry;
 
@@ -183,7 +186,9 @@ void conn_send_event(uint64_t conn_id, char *line, size_t len)
 {
 	struct conn *c = idmap_get(&C.conns, conn_id);
 
-	if (c && bufferevent_write(c->bev, line, len) < 0)
+	/* Events are a live view: a client that does not read them loses some. */
+	if (c && evbuffer_get_length(bufferevent_get_output(c->bev)) <= CONN_EVENTS_MAX &&
+	    bufferevent_write(c->bev, line, len) < 0)
 		log_error("connection %llu: out of memory for an event", (unsigned long long)c->id);
 	free(line);
 }
@@ -234,6 +239,20 @@ static void conn_answer_local(struct conn *c, struct mp_request *req)
 		conn_deliver_error(c->id, &req->id, MP_ERR_PROCESS, "out of memory");
 }
 
+/*
+ * True if a request's local_ip is the source address the kernel would pick
+ * anyway (mtr and mtrpacket always send one): no traffic is steered, so
+ * anyone may give it.  Only literal addresses are compared.
+ */
+static bool local_ip_is_default(const struct mp_probe_opts *o)
+{
+	char host[MP_ADDR_MAX], local[MP_ADDR_MAX], src[MP_ADDR_MAX];
+	int v = addr_literal_version(o->host, host);
+
+	return v && addr_literal_version(o->local_ip, local) == v &&
+	       route_source(host, v, -1, src) == 0 && strcmp(src, local) == 0;
+}
+
 /* Handle one request line. */
 static void conn_handle_line(struct conn *c, const char *line, size_t len)
 {
@@ -250,11 +269,13 @@ static void conn_handle_line(struct conn *c, const char *line, size_t len)
 		snprintf(msg, sizeof(msg), "op: the daemon is shutting down");
 	}
 	if (err == MP_OK && (req.op == MP_OP_PROBE || req.op == MP_OP_TRACE) &&
-	    c->level != ACCESS_ADMIN && (req.probe.mark >= 0 || req.probe.local_ip[0])) {
+	    c->level != ACCESS_ADMIN &&
+	    (req.probe.mark >= 0 || (req.probe.local_ip[0] && !local_ip_is_default(&req.probe)))) {
 		const char *field = req.probe.mark >= 0 ? "mark" : "local_ip";
 
 		err = MP_ERR_PERMISSION_DENIED;
-		snprintf(msg, sizeof(msg), "%s: only admin users may set it", field);
+		snprintf(msg, sizeof(msg), "%s: only admin users may set it%s", field,
+			 field[0] == 'l' ? " (other than the route's own source address)" : "");
 		if (log_ratelimit_ok(&C.deny_rl))
 			log_warning("refused '%s' to uid %d (pid %d): not an admin user", field,
 				    (int)c->uid, (int)c->pid);
@@ -538,7 +559,7 @@ void conn_free_all(void)
 	idmap_free(&C.uids);
 }
 
-/* True if some connection has request bytes not read or not answered yet. */
+/* True if some connection has requests not read or not answered yet. */
 bool conn_unread(void)
 {
 	size_t iter = 0;
@@ -549,14 +570,31 @@ bool conn_unread(void)
 		struct conn *c = val;
 		int pending = 0;
 
-		if (c->eof || c->closing)
+		if (c->closing)
 			continue;
 		if (c->inflight > 0 || evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
 			return true;
+		if (c->eof)
+			continue;
 		if (ioctl(bufferevent_getfd(c->bev), FIONREAD, &pending) == 0 && pending > 0)
 			return true;
 	}
 	return false;
+}
+
+/* Apply a new max_request_bytes to the open connections. */
+void conn_reconfigure(void)
+{
+	size_t iter = 0;
+	uint64_t key;
+	void *val;
+
+	while (idmap_next(&C.conns, &iter, &key, &val)) {
+		struct conn *c = val;
+
+		bufferevent_setwatermark(c->bev, EV_READ, 0, srv.cfg.max_request_bytes + 4096);
+		conn_schedule(c);
+	}
 }
 
 /* Open connections. */

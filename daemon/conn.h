@@ -27,6 +27,8 @@ void conn_close_all(void);
 void conn_free_all(void);
 /* True if some connection has request bytes not read or not answered yet. */
 bool conn_unread(void);
+/* Apply changed limits (max_request_bytes) to the open connections. */
+void conn_reconfigure(void);
 /* Number of open connections. */
 size_t conn_count(void);
 /* Connections accepted since start. */

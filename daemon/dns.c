@@ -42,6 +42,7 @@ static struct {
 	struct idmap pending;      /* hash -> chain of struct pending */
 	struct event *expire_ev;
 	uint64_t lookups;
+	struct dnscache_stats base; /* counts of caches replaced at reloads */
 } D;
 
 /* FNV-1a over the lower-cased host and the version. */
@@ -305,6 +306,13 @@ int dns_reconfigure(const struct mp_config *old)
 						  cfg->dns_negative_ttl);
 
 		if (c) {
+			struct dnscache_stats st;
+
+			/* The counters are since start: carry the old cache's over. */
+			dnscache_get_stats(D.cache, &st);
+			D.base.hits += st.hits;
+			D.base.misses += st.misses;
+			D.base.expired += st.expired;
 			dnscache_free(D.cache);
 			D.cache = c;
 		}
@@ -360,8 +368,8 @@ void dns_get_stats(struct dns_stats *ret)
 
 	dnscache_get_stats(D.cache, &cs);
 	ret->entries = dnscache_count(D.cache);
-	ret->hits = cs.hits;
-	ret->misses = cs.misses;
-	ret->expired = cs.expired;
+	ret->hits = D.base.hits + cs.hits;
+	ret->misses = D.base.misses + cs.misses;
+	ret->expired = D.base.expired + cs.expired;
 	ret->lookups = D.lookups;
 }

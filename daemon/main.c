@@ -42,6 +42,7 @@ static struct {
 	const char *socket_override;
 	int workers_override;
 	bool debug;
+	bool serving;              /* listening: reloads may start */
 } M;
 
 /* Print usage to f. */
@@ -80,7 +81,8 @@ static void sigchld_cb(evutil_socket_t fd, short what, void *arg)
  */
 static void stop_check_cb(evutil_socket_t fd, short what, void *arg)
 {
-	if ((sched_sent_count() > 0 || conn_unread()) && mono_now() < M.stop_deadline)
+	if ((sched_sent_count() > 0 || trace_count() > 0 || conn_unread()) &&
+	    mono_now() < M.stop_deadline)
 		return;
 	if (sched_sent_count() > 0) {
 		log_warning("shutdown_timeout reached: answering %zu probes with shutting-down",
@@ -158,6 +160,10 @@ static void sighup_cb(evutil_socket_t fd, short what, void *arg)
 
 	if (srv.stopping)
 		return;
+	if (!M.serving) {
+		log_warning("SIGHUP during start-up ignored");
+		return;
+	}
 	systemd_reloading();
 	if (config_build(&cfg, err) < 0) {
 		log_error("reload refused, keeping the running configuration: %s", err);
@@ -188,6 +194,7 @@ static void sighup_cb(evutil_socket_t fd, short what, void *arg)
 		log_error("reload: the new DNS settings could not all be applied");
 	if (srv.cfg.workers != old.workers)
 		pool_resize(srv.cfg.workers);
+	conn_reconfigure();
 	config_free(&old);
 	sched_kick();
 	log_info("configuration reloaded%s%s", M.config_path ? " from " : "",
@@ -352,9 +359,14 @@ int main(int argc, char **argv)
 			pool_stop();
 			return 1;
 		}
+		M.serving = true;
 		systemd_ready();
-		log_info("mtrprobed %s ready: %d workers running %s", MTRPROBED_VERSION,
-			 srv.cfg.workers, pool_mtr_version()[0] ? pool_mtr_version() : "mtr-packet");
+		struct pool_stats ps;
+
+		pool_get_stats(&ps);
+		log_info("mtrprobed %s ready: %d of %d workers running %s", MTRPROBED_VERSION,
+			 ps.alive, ps.configured,
+			 pool_mtr_version()[0] ? pool_mtr_version() : "mtr-packet");
 		event_base_dispatch(srv.base);
 	}
 

@@ -368,6 +368,10 @@ static struct worker *pool_port_worker(void)
 {
 	if (P.tcp_index >= 0 && worker_usable(&P.workers[P.tcp_index]))
 		return &P.workers[P.tcp_index];
+	/* A retiring port worker still has some out: a new one would collide. */
+	for (int i = 0; i < P.n; i++)
+		if (P.workers[i].port_inflight > 0 && P.workers[i].state == WORKER_READY)
+			return NULL;
 	for (int i = 0; i < P.n; i++) {
 		if (worker_usable(&P.workers[i])) {
 			P.tcp_index = i;
@@ -468,6 +472,8 @@ int pool_send(struct worker *w, struct probe *p)
 	w->inflight++;
 	if (p->opts.protocol == MP_PROTO_TCP || p->opts.protocol == MP_PROTO_SCTP)
 		w->tcp_inflight++;
+	if (p->opts.protocol != MP_PROTO_ICMP)
+		w->port_inflight++;
 	return 0;
 }
 

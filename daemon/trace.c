@@ -5,8 +5,9 @@
  * round ends when every probe of it is answered; the next starts `interval`
  * seconds after the previous one started.  Once the target itself answered
  * at some TTL, higher TTLs are no longer probed and are left out of the
- * answer.  With stream, every answered probe (and every hop a round left
- * unanswered) produces a hop event before the final answer.
+ * answer.  With stream, every hop up to the target gets a hop event at the
+ * end of every round (only then is it known where the target is), before
+ * the final answer.
  */
 #include <errno.h>
 #include <event2/event.h>
@@ -42,7 +43,6 @@ struct trace {
 	double round_started;
 	struct hop *hops;        /* [ttl - first_ttl] */
 	int n_hops;
-	bool *answered;          /* this round, per hop */
 	struct event timer;      /* next round */
 	bool starting;           /* inside trace_start_round() */
 	enum mp_error fail_code; /* a fatal error seen while starting */
@@ -76,7 +76,6 @@ static void trace_free(struct trace *t)
 	for (int i = 0; i < t->n_hops; i++)
 		hop_free(&t->hops[i]);
 	free(t->hops);
-	free(t->answered);
 	mp_id_clear(&t->req_id);
 	free(t);
 }
@@ -126,9 +125,12 @@ static void trace_finish(struct trace *t)
 
 	for (int i = 0; i < t->n_hops && t->hops[i].ttl <= trace_last_ttl(t); i++)
 		json_array_append_new(hops, hop_to_json(&t->hops[i]));
-	json_t *obj = json_pack("{s:s, s:i, s:b, s:o}", "address", t->address,
-				"ip_version", t->ip_version, "reached", t->reached_ttl != 0,
-				"hops", hops);
+	/* No probe got as far as an address (every worker died, say): null. */
+	json_t *obj = json_pack("{s:o, s:o, s:b, s:o}", "address",
+				t->have_address ? json_string(t->address) : json_null(),
+				"ip_version",
+				t->have_address ? json_integer(t->ip_version) : json_null(),
+				"reached", t->reached_ttl != 0, "hops", hops);
 
 	line = obj ? mp_encode_object(&t->req_id, obj, &len) : NULL;
 	if (line)
@@ -149,8 +151,6 @@ static void trace_start_round(struct trace *t)
 
 	t->round_started = mono_now();
 	t->outstanding = 0;
-	for (int i = 0; i < t->n_hops; i++)
-		t->answered[i] = false;
 	/* Answers may come back at once (cached failures, routing errors): hold them. */
 	t->starting = true;
 	for (int ttl = t->topts.first_ttl; ttl <= last && !t->fail_code; ttl++) {
@@ -179,12 +179,17 @@ static void trace_start_round(struct trace *t)
 /* The round's probes are all back: events, then the next round or the end. */
 static void trace_end_round(struct trace *t)
 {
+	/* Only now is it known where the target is: no event past it. */
 	if (t->topts.stream)
 		for (int i = 0; i < t->n_hops && t->hops[i].ttl <= trace_last_ttl(t); i++)
-			if (!t->answered[i] && t->hops[i].sent > 0)
+			if (t->hops[i].sent > 0)
 				trace_send_event(t, i);
 	if (++t->round >= t->topts.count) {
 		trace_finish(t);
+		return;
+	}
+	if (srv.stopping) {
+		trace_fail(t, MP_ERR_SHUTTING_DOWN, "op: the daemon is shutting down");
 		return;
 	}
 	struct timeval tv = tv_from_seconds(t->round_started + t->topts.interval - mono_now());
@@ -220,13 +225,11 @@ enum mp_error trace_start(uint64_t conn_id, uid_t uid, struct mp_request *req,
 	t = calloc(1, sizeof(*t));
 	if (t) {
 		t->hops = calloc((size_t)n, sizeof(*t->hops));
-		t->answered = calloc((size_t)n, sizeof(*t->answered));
 	}
-	if (!t || !t->hops || !t->answered || idmap_put(&T.traces, T.next_id + 1, t) < 0) {
+	if (!t || !t->hops || idmap_put(&T.traces, T.next_id + 1, t) < 0) {
 		if (t) {
 			free(t->hops);
-			free(t->answered);
-		}
+				}
 		free(t);
 		snprintf(errmsg, MP_ERRMSG_MAX, "op: out of memory");
 		return MP_ERR_OVERLOADED;
@@ -289,12 +292,9 @@ void trace_probe_done(uint64_t trace_id, int ttl, int round, const struct mp_pro
 		if (answered) {
 			hop_record_answer(&t->hops[i], round, res->time_ms, res->responder, res->mpls,
 					  res->mpls_count);
-			t->answered[i] = true;
 			if (strcmp(res->result, "reply") == 0 && strcmp(res->responder, t->address) == 0 &&
 			    (!t->reached_ttl || ttl < t->reached_ttl))
 				t->reached_ttl = ttl;
-			if (t->topts.stream && ttl <= trace_last_ttl(t))
-				trace_send_event(t, i);
 		}
 	}
 	if (t->outstanding == 0 && !t->starting)

@@ -90,6 +90,8 @@ void worker_untrack(struct worker *w, struct probe *p)
 	w->inflight--;
 	if (p->opts.protocol == MP_PROTO_TCP || p->opts.protocol == MP_PROTO_SCTP)
 		w->tcp_inflight--;
+	if (p->opts.protocol != MP_PROTO_ICMP)
+		w->port_inflight--;
 	p->worker = NULL;
 	p->token = 0;
 }
@@ -381,7 +383,7 @@ int worker_spawn(struct worker *w, const char *path)
 	int r;
 
 	idmap_init(&w->tokens);
-	w->inflight = w->tcp_inflight = 0;
+	w->inflight = w->tcp_inflight = w->port_inflight = 0;
 	w->pings_out = 0;
 	w->has_candidate = false;
 	w->why[0] = w->last_stderr[0] = '\0';

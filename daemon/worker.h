@@ -58,6 +58,7 @@ struct worker {
 	uint32_t next_token;
 	int inflight;                /* probes holding a token */
 	int tcp_inflight;            /* of which TCP or SCTP */
+	int port_inflight;           /* of which UDP, TCP or SCTP */
 	double spawned_at, ready_at, paused_until;
 	uint64_t confirmed_seq;      /* probes up to here have left its socket buffers */
 	uint64_t candidate_seq;      /* answered ping waiting for a later pass to confirm it */

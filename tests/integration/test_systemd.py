@@ -768,7 +768,7 @@ def test_journal_prefixes():
         for w in want:
             assert w in lines, "JOURNAL_STREAM %s: no %r in:\n%s" % (
                 journal, w, "\n".join(lines))
-        assert any(ln.startswith(pre["info"] + "mtrprobed %s ready: 1 "
+        assert any(ln.startswith(pre["info"] + "mtrprobed %s ready: 1 of 1 "
                                  "workers running " % H.project_version())
                    for ln in lines), lines
         assert any(ln.startswith(pre["debug"]) for ln in lines), lines
