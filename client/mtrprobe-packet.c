@@ -6,8 +6,8 @@
  * unchanged through the daemon ($MTR_PACKET).  See mtrprobe-packet(1).
  *
  * Malformed input is answered exactly as mtr-packet 0.95 answers it: the
- * command buffer, the tokenizer and the argument decoding below mirror
- * mtr-packet's, measured by running it.
+ * command buffer below and the tokenizer and argument decoding of pktcmd.c
+ * mirror mtr-packet's, measured by running it.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -33,6 +33,7 @@
 #include "daemon/idmap.h"
 #include "mtrprobe/protocol.h"
 #include "clientlib.h"
+#include "pktcmd.h"
 
 #define PROG "mtrprobe-packet"
 
@@ -48,20 +49,13 @@ enum {
 #define CONTINUE (-1)
 
 /* mtr-packet's COMMAND_BUFFER_SIZE: a line holds at most 4094 bytes. */
-#define CMD_BUFFER_SIZE 4096
-/* mtr-packet's MAX_COMMAND_ARGUMENTS: name/value pairs per command. */
-#define CMD_MAX_ARGS 16
-/* Characters that separate the words of a command (mtr-packet's). */
-#define CMD_SEPARATORS " \t\r\v\f"
+#define CMD_BUFFER_SIZE PKTCMD_BUFFER_SIZE
 /* Stop reading commands while this much waits for the daemon or stdout. */
 #define HIGH_WATER (1024u * 1024u)
 /* How long to keep writing buffered answers after a fatal error. */
 #define DRAIN_TIMEOUT_MS 5000
 /* Longest reply line written (a full MPLS stack fits easily). */
 #define REPLY_MAX 1024
-/* The daemon's timeout, in seconds, for mtr-packet's "timeout 0" (give up
- * at once); the daemon needs more than 0. */
-#define TIMEOUT_MIN 0.001
 
 /* What a forwarded request asked, to format its answer. */
 enum req_kind { REQ_PROBE, REQ_CHECK_SUPPORT };
@@ -70,26 +64,6 @@ enum req_kind { REQ_PROBE, REQ_CHECK_SUPPORT };
 struct pending {
 	int token;             /* the caller's token, as mtr-packet keeps it */
 	enum req_kind kind;
-};
-
-/* One command line split into words (pointers into the line). */
-struct command {
-	int token;
-	const char *name;
-	int argc;
-	const char *arg_name[CMD_MAX_ARGS];
-	const char *arg_value[CMD_MAX_ARGS];
-};
-
-/* The send-probe arguments after decoding, mtr-packet's way. */
-struct probe_args {
-	int ip_version;        /* 0 when neither ip-4 nor ip-6 was given */
-	const char *host;      /* the last ip-4 / ip-6 value */
-	const char *local_ip;  /* the last local-ip-4 / local-ip-6 value */
-	enum mp_protocol protocol;
-	long port, local_port; /* 0 = not given */
-	long ttl, size, bit_pattern, tos, mark, timeout;
-	bool has_ttl, has_size, has_bit_pattern, has_tos, has_mark, has_timeout;
 };
 
 /* The whole state of the program; owned by main(). */
@@ -311,236 +285,37 @@ static int daemon_send(struct bridge *b, json_t *req, int token,
 	return CONTINUE;
 }
 
-/* Set a field of a request; CONTINUE or EXIT_LOCAL. */
-static int req_set(json_t *req, const char *field, json_t *value)
-{
-	if (!value || json_object_set_new(req, field, value) < 0)
-		return oom();
-	return CONTINUE;
-}
-
 /* ---- commands ---------------------------------------------------------- */
 
-/* mtr-packet's token: strtol() without an end check, kept in an int.
- * False when strtol() reports an error (out of range). */
-static bool parse_token(const char *word, int *ret)
+/* `send-probe`: answer what mtr-packet refuses itself, forward the rest. */
+static int cmd_send_probe(struct bridge *b, const struct pktcmd *cmd)
 {
-	uint32_t u;
-	long v;
-
-	errno = 0;
-	v = strtol(word, NULL, 10);
-	if (errno != 0)
-		return false;
-	u = (uint32_t)(unsigned long)v;
-	*ret = u <= INT32_MAX ? (int)u : (int)((int64_t)u - 4294967296LL);
-	return true;
-}
-
-/* Split a line into a command as mtr-packet does; false on a parse error. */
-static bool parse_command(char *line, struct command *cmd)
-{
-	char *save = NULL, *word, *name, *value;
-
-	memset(cmd, 0, sizeof(*cmd));
-	word = strtok_r(line, CMD_SEPARATORS, &save);
-	if (!word || !parse_token(word, &cmd->token))
-		return false;
-	cmd->name = strtok_r(NULL, CMD_SEPARATORS, &save);
-	if (!cmd->name)
-		return false;
-	for (;;) {
-		name = strtok_r(NULL, CMD_SEPARATORS, &save);
-		if (!name)
-			return true;
-		value = strtok_r(NULL, CMD_SEPARATORS, &save);
-		if (!value || cmd->argc >= CMD_MAX_ARGS)
-			return false;
-		cmd->arg_name[cmd->argc] = name;
-		cmd->arg_value[cmd->argc] = value;
-		cmd->argc++;
-	}
-}
-
-/* mtr-packet's number decoding: strtol() base 10, whole word. */
-static bool parse_number(const char *value, long *ret, bool *ret_given)
-{
-	char *end;
-
-	*ret = strtol(value, &end, 10);
-	if (ret_given)
-		*ret_given = true;
-	return *end == '\0';
-}
-
-/* Decode one send-probe argument into a; false where mtr-packet answers
- * invalid-argument.  Unknown names are ignored; the last value wins. */
-static bool probe_decode(struct probe_args *a, const char *name,
-			 const char *value)
-{
-	int proto;
-
-	if (strcmp(name, "ip-4") == 0 || strcmp(name, "ip-6") == 0) {
-		a->ip_version = name[3] == '4' ? 4 : 6;
-		a->host = value;
-	} else if (strcmp(name, "local-ip-4") == 0 ||
-		   strcmp(name, "local-ip-6") == 0) {
-		a->local_ip = value;
-	} else if (strcmp(name, "protocol") == 0) {
-		proto = mp_protocol_from_name(value);
-		if (proto < 0)
-			return false;
-		a->protocol = (enum mp_protocol)proto;
-	} else if (strcmp(name, "port") == 0) {
-		return parse_number(value, &a->port, NULL);
-	} else if (strcmp(name, "local-port") == 0) {
-		if (!parse_number(value, &a->local_port, NULL))
-			return false;
-		if (a->local_port < 1024) {
-			a->local_port = 0;
-			return false;
-		}
-	} else if (strcmp(name, "tos") == 0) {
-		return parse_number(value, &a->tos, &a->has_tos);
-	} else if (strcmp(name, "mark") == 0) {
-		return parse_number(value, &a->mark, &a->has_mark);
-	} else if (strcmp(name, "size") == 0) {
-		return parse_number(value, &a->size, &a->has_size);
-	} else if (strcmp(name, "bit-pattern") == 0) {
-		return parse_number(value, &a->bit_pattern, &a->has_bit_pattern);
-	} else if (strcmp(name, "ttl") == 0) {
-		return parse_number(value, &a->ttl, &a->has_ttl);
-	} else if (strcmp(name, "timeout") == 0) {
-		return parse_number(value, &a->timeout, &a->has_timeout);
-	}
-	return true;
-}
-
-/* Put an IP literal of the given version in canonical form into buf;
- * false when it is not one (mtr-packet's inet_pton() check). */
-static bool canonical_address(int ip_version, const char *text, char *buf)
-{
-	unsigned char addr[sizeof(struct in6_addr)];
-	int af = ip_version == 4 ? AF_INET : AF_INET6;
-
-	return inet_pton(af, text, addr) == 1 &&
-	       inet_ntop(af, addr, buf, MP_ADDR_MAX) != NULL;
-}
-
-/* The daemon's timeout for mtr-packet's whole seconds: mtr-packet gives up
- * at once on 0 or less; the daemon allows up to MP_TIMEOUT_MAX. */
-static json_t *probe_timeout(long seconds)
-{
-	if (seconds <= 0)
-		return json_real(TIMEOUT_MIN);
-	if ((double)seconds > MP_TIMEOUT_MAX)
-		return json_real(MP_TIMEOUT_MAX);
-	return json_integer(seconds);
-}
-
-/* Set an integer field of a request when its argument was given. */
-static int req_set_int(json_t *req, const char *field, bool given, long value)
-{
-	return given ? req_set(req, field, json_integer(value)) : CONTINUE;
-}
-
-/* Add the optional fields of a probe request: only those given, so that
- * mtr-packet's defaults (which are the daemon's) apply to the rest. */
-static int probe_fields(json_t *req, const struct probe_args *a)
-{
-	bool ports = a->protocol != MP_PROTO_ICMP; /* ICMP ignores them */
-	int rc;
-
-	rc = req_set_int(req, "ttl", a->has_ttl, a->ttl);
-	if (rc == CONTINUE)
-		rc = req_set_int(req, "size", a->has_size, a->size);
-	/* mtr-packet fills the payload with memset(): only the low byte
-	 * counts (mtr sends bit-pattern -443 for -B 300) */
-	if (rc == CONTINUE)
-		rc = req_set_int(req, "bit_pattern", a->has_bit_pattern,
-				 (long)((unsigned long)a->bit_pattern & 0xffu));
-	if (rc == CONTINUE)
-		rc = req_set_int(req, "tos", a->has_tos, a->tos);
-	if (rc == CONTINUE)
-		rc = req_set_int(req, "mark", a->has_mark, a->mark);
-	if (rc == CONTINUE && a->has_timeout)
-		rc = req_set(req, "timeout", probe_timeout(a->timeout));
-	/* port 0 is mtr-packet's "not given" */
-	if (rc == CONTINUE)
-		rc = req_set_int(req, "port", ports && a->port != 0, a->port);
-	if (rc == CONTINUE)
-		rc = req_set_int(req, "local_port", ports && a->local_port != 0,
-				 a->local_port);
-	return rc;
-}
-
-/* Build and queue the probe request of checked arguments. */
-static int probe_forward(struct bridge *b, int token, const struct probe_args *a,
-			 const char *host, const char *local_ip)
-{
+	struct pktcmd_probe a;
+	const char *reply;
 	json_t *req;
 	int rc;
 
-	req = json_pack("{s:s, s:s, s:i, s:s}", "op", mp_op_name(MP_OP_PROBE),
-			"host", host, "ip_version", a->ip_version,
-			"protocol", mp_protocol_name(a->protocol));
+	reply = pktcmd_probe_decode(cmd, &a);
+	if (reply)
+		return out_word(b, cmd->token, reply);
+	req = pktcmd_probe_request(&a);
 	if (!req)
 		return oom();
-	rc = CONTINUE;
-	if (local_ip)
-		rc = req_set(req, "local_ip", json_string(local_ip));
-	if (rc == CONTINUE)
-		rc = probe_fields(req, a);
-	if (rc == CONTINUE)
-		rc = daemon_send(b, req, token, REQ_PROBE);
+	rc = daemon_send(b, req, cmd->token, REQ_PROBE);
 	json_decref(req);
 	return rc;
 }
 
-/* `send-probe`: answer what mtr-packet refuses itself, forward the rest. */
-static int cmd_send_probe(struct bridge *b, const struct command *cmd)
-{
-	struct probe_args a = { .protocol = MP_PROTO_ICMP };
-	char host[MP_ADDR_MAX], local_ip[MP_ADDR_MAX];
-	int i;
-
-	for (i = 0; i < cmd->argc; i++) {
-		if (!probe_decode(&a, cmd->arg_name[i], cmd->arg_value[i]))
-			return out_word(b, cmd->token, "invalid-argument");
-	}
-	if (a.ip_version == 0)
-		return out_word(b, cmd->token,
-				"invalid-argument reason ip-version-not-supported");
-	if (!canonical_address(a.ip_version, a.host, host) ||
-	    (a.local_ip && !canonical_address(a.ip_version, a.local_ip, local_ip)))
-		return out_word(b, cmd->token, "invalid-argument");
-	return probe_forward(b, cmd->token, &a, host, a.local_ip ? local_ip : NULL);
-}
-
-/* Whether a feature name is one the daemon accepts: [a-z0-9-]{1,32}. */
-static bool feature_valid(const char *s)
-{
-	size_t n = strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-");
-
-	return n >= 1 && n <= MP_FEATURE_MAX && s[n] == '\0';
-}
-
 /* `check-support`: the first `feature` argument is asked of the daemon. */
-static int cmd_check_support(struct bridge *b, const struct command *cmd)
+static int cmd_check_support(struct bridge *b, const struct pktcmd *cmd)
 {
-	const char *feature = NULL;
+	const char *feature, *reply;
 	json_t *req;
-	int i, rc;
+	int rc;
 
-	for (i = 0; i < cmd->argc && !feature; i++) {
-		if (strcmp(cmd->arg_name[i], "feature") == 0)
-			feature = cmd->arg_value[i];
-	}
-	if (!feature)
-		return out_word(b, cmd->token, "invalid-argument");
-	/* every feature mtr-packet knows fits the daemon's rule */
-	if (!feature_valid(feature))
-		return out_word(b, cmd->token, "feature-support support no");
+	reply = pktcmd_check_support(cmd, &feature);
+	if (reply)
+		return out_word(b, cmd->token, reply);
 	req = json_pack("{s:s, s:s}", "op", mp_op_name(MP_OP_CHECK_SUPPORT),
 			"feature", feature);
 	if (!req)
@@ -553,9 +328,9 @@ static int cmd_check_support(struct bridge *b, const struct command *cmd)
 /* Handle one command line (its '\n' already removed). */
 static int command_line(struct bridge *b, char *line)
 {
-	struct command cmd;
+	struct pktcmd cmd;
 
-	if (!parse_command(line, &cmd))
+	if (!pktcmd_split(line, &cmd))
 		return out_word(b, 0, "command-parse-error");
 	if (strcmp(cmd.name, "send-probe") == 0)
 		return cmd_send_probe(b, &cmd);
@@ -618,7 +393,7 @@ static int input_read(struct bridge *b)
 /* Whether s is a reply word mtr-packet could write: [a-z0-9-]{1,32}. */
 static bool word_valid(const char *s)
 {
-	return s && feature_valid(s);
+	return s && pktcmd_word_valid(s);
 }
 
 /* mtr-packet's word for a daemon error code. */
@@ -712,7 +487,7 @@ static int answer_check_support(struct bridge *b, int token, json_t *resp)
 	const char *value = json_string_value(json_object_get(resp, "value"));
 	size_t n;
 
-	n = value ? strcspn(value, CMD_SEPARATORS "\n") : 0;
+	n = value ? strcspn(value, PKTCMD_SEPARATORS "\n") : 0;
 	if (n == 0 || value[n] != '\0' || n > 64) {
 		msg("malformed check_support answer from the daemon");
 		return out_word(b, token, "unexpected-error");

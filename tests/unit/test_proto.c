@@ -1482,6 +1482,42 @@ START_TEST(test_encode_probe_fast_equals_general)
 }
 END_TEST
 
+/*
+ * Found by fuzzing (tests/fuzz/fuzz_reply.c): a time of 1e12 ms or more
+ * (mtr-packet's round-trip-time takes 18 digits of microseconds) came out
+ * as null from the direct encoder but as a number from the general one.
+ * Both now write the number.
+ */
+START_TEST(test_encode_probe_huge_time)
+{
+	static const double times[] = { 999999999999.999, 1e12, 3600000000000.0,
+					 999999999999999999 / 1000.0, 1e300 };
+	struct mp_id id = { .kind = MP_ID_INT, .num = 28 };
+
+	for (size_t t = 0; t < sizeof(times) / sizeof(times[0]); t++) {
+		struct mp_probe_result res;
+		size_t la = 0, lb = 0;
+		json_t *obj;
+
+		reply_result(&res);
+		res.time_ms = times[t];
+		char *a = mp_encode_probe_result(&id, &res, &la);
+		char *b = mp_encode_object(&id, mp_probe_result_to_json(&res), &lb);
+
+		ck_assert_ptr_nonnull(a);
+		ck_assert_ptr_nonnull(b);
+		ck_assert_str_eq(a, b);
+		ck_assert_uint_eq(la, lb);
+		obj = json_loads(a, 0, NULL);
+		ck_assert_msg(json_is_real(json_object_get(obj, "time_ms")), "%s", a);
+		ck_assert(json_real_value(json_object_get(obj, "time_ms")) >= times[t] * 0.999);
+		json_decref(obj);
+		free(a);
+		free(b);
+	}
+}
+END_TEST
+
 /* The encoders' test cases. */
 static TCase *encode_tcase(void)
 {
@@ -1502,6 +1538,7 @@ static TCase *encode_tcase(void)
 	tcase_add_test(tc, test_encode_cleared);
 	tcase_add_test(tc, test_encode_object);
 	tcase_add_test(tc, test_encode_probe_fast_equals_general);
+	tcase_add_test(tc, test_encode_probe_huge_time);
 	return tc;
 }
 
