@@ -242,15 +242,19 @@ static void conn_answer_local(struct conn *c, struct mp_request *req)
 /*
  * True if a request's local_ip is the source address the kernel would pick
  * anyway (mtr and mtrpacket always send one): no traffic is steered, so
- * anyone may give it.  Only literal addresses are compared.
+ * anyone may give it.  Only literal addresses are compared.  One of the
+ * other family steers nothing either: the request fails the same way for
+ * everyone (host-resolve-error).
  */
 static bool local_ip_is_default(const struct mp_probe_opts *o)
 {
 	char host[MP_ADDR_MAX], local[MP_ADDR_MAX], src[MP_ADDR_MAX];
 	int v = addr_literal_version(o->host, host);
+	int lv = addr_literal_version(o->local_ip, local);
 
-	return v && addr_literal_version(o->local_ip, local) == v &&
-	       route_source(host, v, -1, src) == 0 && strcmp(src, local) == 0;
+	if (v && lv && lv != v)
+		return true;
+	return v && lv == v && route_source(host, v, -1, src) == 0 && strcmp(src, local) == 0;
 }
 
 /* Handle one request line. */
@@ -317,7 +321,8 @@ static void conn_too_large(struct conn *c)
 static bool conn_must_wait(struct conn *c)
 {
 	return c->inflight >= srv.cfg.max_inflight_per_client ||
-	       (srv.cfg.uid_max_inflight > 0 && c->user->inflight >= srv.cfg.uid_max_inflight) ||
+	       (srv.cfg.uid_max_inflight > 0 && c->uid != 0 &&
+		c->user->inflight >= srv.cfg.uid_max_inflight) ||
 	       evbuffer_get_length(bufferevent_get_output(c->bev)) > CONN_OUTPUT_MAX;
 }
 
@@ -469,7 +474,8 @@ void conn_accept(int fd)
 		close(fd);
 		return;
 	}
-	if (srv.cfg.max_connections_per_uid > 0 && u->connections >= srv.cfg.max_connections_per_uid) {
+	if (srv.cfg.max_connections_per_uid > 0 && cred.uid != 0 &&
+	    u->connections >= srv.cfg.max_connections_per_uid) {
 		if (log_ratelimit_ok(&C.refuse_rl))
 			log_warning("refusing a connection from uid %d (pid %d): max_connections_per_uid "
 				    "(%d) reached", (int)cred.uid, (int)cred.pid,
@@ -582,7 +588,11 @@ bool conn_unread(void)
 	return false;
 }
 
-/* Apply a new max_request_bytes to the open connections. */
+/*
+ * Apply a reloaded configuration to the open connections: the new
+ * max_request_bytes, and the new access lists (a user no longer allowed is
+ * told so and disconnected; one no longer admin loses the admin options).
+ */
 void conn_reconfigure(void)
 {
 	size_t iter = 0;
@@ -592,6 +602,20 @@ void conn_reconfigure(void)
 	while (idmap_next(&C.conns, &iter, &key, &val)) {
 		struct conn *c = val;
 
+		c->level = access_check(c->uid, c->gid);
+		if (c->level == ACCESS_DENIED && !c->closing) {
+			static const char line[] = "{\"id\":null,\"error\":{\"code\":\"permission-denied\","
+						   "\"message\":\"connection: this user may not use the "
+						   "daemon\"}}\n";
+
+			log_warning("disconnecting uid %d (pid %d): no longer in allow_users or "
+				    "allow_groups", (int)c->uid, (int)c->pid);
+			bufferevent_write(c->bev, line, sizeof(line) - 1);
+			bufferevent_disable(c->bev, EV_READ);
+			c->eof = true;
+			c->closing = true; /* freed once the line is written */
+			continue;
+		}
 		bufferevent_setwatermark(c->bev, EV_READ, 0, srv.cfg.max_request_bytes + 4096);
 		conn_schedule(c);
 	}

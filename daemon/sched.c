@@ -109,8 +109,8 @@ static struct bucket *uid_bucket(uid_t uid)
 {
 	struct bucket *b;
 
-	if (srv.cfg.uid_max_pps <= 0)
-		return NULL;
+	if (srv.cfg.uid_max_pps <= 0 || uid == 0)
+		return NULL; /* root is not held to per-uid limits */
 	b = idmap_get(&S.buckets, (uint64_t)uid + 1);
 	if (!b && (b = calloc(1, sizeof(*b))) && idmap_put(&S.buckets, (uint64_t)uid + 1, b) < 0) {
 		free(b);
