@@ -579,14 +579,13 @@ static void dispatch_round(void)
 		size_t pass = 0;
 		struct sched_client *c, *last = TAILQ_LAST(&S.rr, sched_client_rr);
 
-		if (pool_all_busy())
-			return;
 		/* One pass over the clients queued now, each giving one probe. */
 		do {
 			struct worker *w;
 			struct probe *p = NULL;
 
-			if (!global_rate_ok())
+			/* Stop before a client's turn is used up for nothing: it goes first next time. */
+			if (!global_rate_ok() || pool_all_busy())
 				return;
 			c = TAILQ_FIRST(&S.rr);
 			client_unschedule(c);
