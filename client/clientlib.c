@@ -2,6 +2,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -237,4 +239,82 @@ int mpc_conn_next_line(struct mpc_conn *c, const char **ret_line,
 bool mpc_conn_has_partial(const struct mpc_conn *c)
 {
 	return c->in_len > c->in_start;
+}
+
+/* ---- process setup ---------------------------------------------------- */
+
+/* Set sig's handler with an empty mask and no flags. */
+int mpc_signal_set(int sig, void (*handler)(int))
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = handler;
+	if (sigemptyset(&sa.sa_mask) < 0 || sigaction(sig, &sa, NULL) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Ignore SIGPIPE: a vanished daemon or reader shows up as EPIPE. */
+int mpc_ignore_sigpipe(void)
+{
+	return mpc_signal_set(SIGPIPE, SIG_IGN);
+}
+
+/* Open /dev/null on any of fds 0-2 that is closed. */
+int mpc_std_fds_open(void)
+{
+	int fd;
+
+	for (fd = 0; fd <= 2; fd++) {
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		/* errno stays EBADF from fcntl() if open() gives another fd */
+		if (open("/dev/null", O_RDWR) != fd)
+			return -errno;
+	}
+	return 0;
+}
+
+/* Open fds 0-2 and ignore SIGPIPE; say which step failed. */
+int mpc_process_setup(const char **ret_what)
+{
+	int r = mpc_std_fds_open();
+
+	if (r < 0) {
+		*ret_what = "cannot open /dev/null";
+		return r;
+	}
+	r = mpc_ignore_sigpipe();
+	if (r < 0) {
+		*ret_what = "cannot ignore SIGPIPE";
+		return r;
+	}
+	return 0;
+}
+
+/* ---- messages ---------------------------------------------------------- */
+
+/* Write s to f with control characters shown as '?'. */
+void mpc_put_masked(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		putc(ch < 0x20 || ch == 0x7f ? '?' : ch, f);
+	}
+}
+
+/* Write "PROG: MESSAGE" on stderr, masked. */
+void mpc_vmsg(const char *prog, size_t size, const char *fmt, va_list ap)
+{
+	char buf[4096];
+
+	if (size > sizeof(buf))
+		size = sizeof(buf);
+	vsnprintf(buf, size, fmt, ap);
+	fputs(prog, stderr);
+	fputs(": ", stderr);
+	mpc_put_masked(stderr, buf);
+	putc('\n', stderr);
 }

@@ -3,14 +3,20 @@
  * mtrprobe-packet: where the socket is, connecting to it, and buffered
  * non-blocking NDJSON line I/O meant to be driven by poll().
  *
+ * Also the process setup and message plumbing both clients share.
+ *
  * Functions return 0 (or a count) on success and -errno on failure; output
- * parameters are written only on success.  Nothing here prints anything.
+ * parameters are written only on success.  Nothing here prints anything of
+ * its own: mpc_put_masked() and mpc_vmsg() write only what they are given,
+ * and the callers word every message.
  */
 #ifndef MTRPROBE_CLIENTLIB_H
 #define MTRPROBE_CLIENTLIB_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include <jansson.h>
@@ -83,5 +89,35 @@ int mpc_conn_next_line(struct mpc_conn *c, const char **ret_line,
 
 /* Whether bytes of an unterminated line are buffered. */
 bool mpc_conn_has_partial(const struct mpc_conn *c);
+
+/* ---- process setup ---------------------------------------------------- */
+
+/* Set sig's handler (or SIG_IGN, SIG_DFL) with an empty mask and no flags;
+ * 0 or -errno. */
+int mpc_signal_set(int sig, void (*handler)(int));
+
+/* Ignore SIGPIPE, so that a vanished daemon or reader shows up as EPIPE;
+ * 0 or -errno. */
+int mpc_ignore_sigpipe(void);
+
+/* Open /dev/null on any of fds 0-2 that is closed, so that the socket
+ * never takes the place of stdin or stdout; 0 or -errno. */
+int mpc_std_fds_open(void);
+
+/* What both clients do first: mpc_std_fds_open(), then
+ * mpc_ignore_sigpipe().  0, or -errno with *ret_what saying which step
+ * failed ("cannot open /dev/null", "cannot ignore SIGPIPE"), for the
+ * caller's message. */
+int mpc_process_setup(const char **ret_what);
+
+/* ---- messages ---------------------------------------------------------- */
+
+/* Write s to f with control characters (and DEL) shown as '?'. */
+void mpc_put_masked(FILE *f, const char *s);
+
+/* Write "PROG: MESSAGE\n" on stderr, the message formatted into at most
+ * size - 1 bytes (at most 4095) and masked as by mpc_put_masked(). */
+void mpc_vmsg(const char *prog, size_t size, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
 
 #endif

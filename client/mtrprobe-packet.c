@@ -11,7 +11,6 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
@@ -89,29 +88,15 @@ static const int fatal_signals[] = { SIGTERM, SIGINT, SIGHUP };
 /* The fatal signal caught, or 0. */
 static volatile sig_atomic_t caught_signal;
 
-/* Write s to stderr with control characters shown as '?'. */
-static void put_masked(const char *s)
-{
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		putc(ch < 0x20 || ch == 0x7f ? '?' : ch, stderr);
-	}
-}
-
-/* Print "mtrprobe-packet: MESSAGE" on stderr. */
+/* Print "mtrprobe-packet: MESSAGE" on stderr, control characters masked. */
 __attribute__((format(printf, 1, 2)))
 static void msg(const char *fmt, ...)
 {
-	char buf[1024];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	mpc_vmsg(PROG, 1024, fmt, ap);
 	va_end(ap);
-	fputs(PROG ": ", stderr);
-	put_masked(buf);
-	putc('\n', stderr);
 }
 
 /* Report that memory ran out; returns EXIT_LOCAL. */
@@ -754,33 +739,17 @@ static void reraise_signal(int sig)
 	raise(sig);
 }
 
-/* Ignore SIGPIPE: a vanished daemon or reader shows up as EPIPE. */
-static int ignore_sigpipe(void)
+/* Open /dev/null on any of fds 0-2 that is closed (so that the socket
+ * never takes the place of stdin or stdout) and ignore SIGPIPE (so that a
+ * vanished daemon or reader shows up as EPIPE). */
+static int process_setup(void)
 {
-	struct sigaction sa;
+	const char *what;
+	int r = mpc_process_setup(&what);
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_IGN;
-	if (sigemptyset(&sa.sa_mask) < 0 || sigaction(SIGPIPE, &sa, NULL) < 0) {
-		msg("cannot ignore SIGPIPE: %s", strerror(errno));
+	if (r < 0) {
+		msg("%s: %s", what, strerror(-r));
 		return EXIT_LOCAL;
-	}
-	return CONTINUE;
-}
-
-/* Open /dev/null on any of fds 0-2 that is closed, so that the socket
- * never takes the place of stdin or stdout. */
-static int std_fds_open(void)
-{
-	int fd;
-
-	for (fd = 0; fd <= 2; fd++) {
-		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
-			continue;
-		if (open("/dev/null", O_RDWR) != fd) {
-			msg("cannot open /dev/null: %s", strerror(errno));
-			return EXIT_LOCAL;
-		}
 	}
 	return CONTINUE;
 }
@@ -858,9 +827,7 @@ int main(int argc, char **argv)
 	b.out_chunk = PIPE_BUF;
 	rc = parse_args(&b, argc, argv);
 	if (rc == CONTINUE)
-		rc = std_fds_open();
-	if (rc == CONTINUE)
-		rc = ignore_sigpipe();
+		rc = process_setup();
 	if (rc == CONTINUE)
 		rc = catch_fatal_signals(&b);
 	if (rc == CONTINUE)

@@ -5,7 +5,6 @@
  */
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <math.h>
 #include <poll.h>
@@ -68,48 +67,32 @@ struct loop_ops {
 /* Set by the SIGINT handler while a probe run is counting. */
 static volatile sig_atomic_t interrupted;
 
-/* Write s to f, with control characters shown as '?'. */
-static void put_text_to(FILE *f, const char *s)
-{
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		putc(ch < 0x20 || ch == 0x7f ? '?' : ch, f);
-	}
-}
-
 /* Write s to stdout, with control characters shown as '?'. */
 static void put_text(const char *s)
 {
-	put_text_to(stdout, s);
+	mpc_put_masked(stdout, s);
 }
 
 /* Print "mtrprobectl: MESSAGE" on stderr, control characters masked. */
 __attribute__((format(printf, 1, 2)))
 static void msg(const char *fmt, ...)
 {
-	char buf[4096];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	mpc_vmsg(PROG, 4096, fmt, ap);
 	va_end(ap);
-	fputs(PROG ": ", stderr);
-	put_text_to(stderr, buf);
-	putc('\n', stderr);
 }
 
-/* Report a command-line mistake; returns EXIT_USAGE. */
+/* Report a command-line mistake (cut to 1023 bytes); returns EXIT_USAGE. */
 __attribute__((format(printf, 1, 2)))
 static int usage_error(const char *fmt, ...)
 {
-	char buf[1024];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	mpc_vmsg(PROG, 1024, fmt, ap);
 	va_end(ap);
-	msg("%s", buf);
 	fputs("Try '" PROG " --help' for more information.\n", stderr);
 	return EXIT_USAGE;
 }
@@ -285,6 +268,14 @@ static int ctl_send(struct ctl *ctl, const json_t *req)
 		return EXIT_UNREACHABLE;
 	}
 	return CONTINUE;
+}
+
+/* Connect and send req; CONTINUE or an exit status after saying why. */
+static int ctl_connect_send(struct ctl *ctl, const json_t *req)
+{
+	int rc = ctl_connect(ctl);
+
+	return rc == CONTINUE ? ctl_send(ctl, req) : rc;
 }
 
 /* Read what the daemon sent and hand each complete line to ops->line. */
@@ -463,6 +454,47 @@ static int response_malformed(json_t *resp, const char *field)
 	return EXIT_UNREACHABLE;
 }
 
+/* Whether resp is an event, released if so (it is skipped). */
+static bool response_skip_event(json_t *resp)
+{
+	if (!response_is_event(resp))
+		return false;
+	json_decref(resp);
+	return true;
+}
+
+/* Take a response after its id was checked (ours: it answers one of our
+ * requests): one that answers nothing we asked and is no error without an
+ * id is unexpected; else the line is printed under --json and an error
+ * response is reported (EXIT_ERROR_RESPONSE).  CONTINUE when resp is left
+ * to the caller; otherwise resp is released. */
+static int response_take(struct ctl *ctl, json_t *resp, bool ours,
+			 const char *line, size_t len)
+{
+	if (!ours && !(response_id(resp) == 0 && response_is_error(resp)))
+		return response_unexpected(resp);
+	if (ctl->json)
+		out_line(line, len);
+	if (response_is_error(resp)) {
+		response_report_error(resp);
+		json_decref(resp);
+		return EXIT_ERROR_RESPONSE;
+	}
+	return CONTINUE;
+}
+
+/* A loop step with nothing to do between waits. */
+static int loop_no_step(void *arg, double *ret_wait, int *ret_input_fd)
+{
+	return CONTINUE;
+}
+
+/* A loop input callback never called: the run watches no input. */
+static int loop_no_input(void *arg)
+{
+	return CONTINUE;
+}
+
 /* A JSON string of a command-line argument; EXIT_USAGE if it is not
  * UTF-8, EXIT_LOCAL when memory ran out. */
 static int arg_string(const char *what, const char *s, json_t **ret)
@@ -484,42 +516,18 @@ struct single {
 	json_t *resp;          /* the success response, once it came */
 };
 
-/* Nothing to do between waits for a single response. */
-static int single_step(void *arg, double *ret_wait, int *ret_input_fd)
-{
-	return CONTINUE;
-}
-
-/* Never called: single requests watch no input. */
-static int single_input(void *arg)
-{
-	return CONTINUE;
-}
-
 /* Handle a line while awaiting the response to request 1. */
 static int single_line(void *arg, const char *line, size_t len)
 {
 	struct single *s = arg;
 	json_t *resp;
-	json_int_t id;
 	int rc = response_decode(line, len, &resp);
 
+	if (rc != CONTINUE || response_skip_event(resp))
+		return rc;
+	rc = response_take(s->ctl, resp, response_id(resp) == 1, line, len);
 	if (rc != CONTINUE)
 		return rc;
-	if (response_is_event(resp)) {
-		json_decref(resp);
-		return CONTINUE;
-	}
-	id = response_id(resp);
-	if (id != 1 && !(id == 0 && response_is_error(resp)))
-		return response_unexpected(resp);
-	if (s->ctl->json)
-		out_line(line, len);
-	if (response_is_error(resp)) {
-		response_report_error(resp);
-		json_decref(resp);
-		return EXIT_ERROR_RESPONSE;
-	}
 	s->resp = resp;
 	return EXIT_OK;
 }
@@ -529,7 +537,7 @@ static int ctl_transact(struct ctl *ctl, const char *op, const char *feature,
 			json_t **ret_resp)
 {
 	static const struct loop_ops ops = {
-		single_step, single_input, single_line,
+		loop_no_step, loop_no_input, single_line,
 	};
 	struct single s = { .ctl = ctl };
 	json_t *req, *fv = NULL;
@@ -549,9 +557,7 @@ static int ctl_transact(struct ctl *ctl, const char *op, const char *feature,
 		json_decref(req);
 		return oom();
 	}
-	rc = ctl_connect(ctl);
-	if (rc == CONTINUE)
-		rc = ctl_send(ctl, req);
+	rc = ctl_connect_send(ctl, req);
 	json_decref(req);
 	if (rc != CONTINUE)
 		return rc;
@@ -585,6 +591,19 @@ static int parse_simple(int argc, char **argv, int nargs)
 		return usage_error("%s: unexpected argument '%s'", argv[0],
 				   argv[optind + nargs]);
 	return CONTINUE;
+}
+
+/* Run a command that takes no argument but --help: send op, wait for its
+ * answer into *ret_resp.  CONTINUE with the answer, else an exit status. */
+static int simple_transact(struct ctl *ctl, int argc, char **argv,
+			   enum mp_op op, json_t **ret_resp)
+{
+	int rc = parse_simple(argc, argv, 0);
+
+	if (rc != CONTINUE)
+		return rc;
+	rc = ctl_transact(ctl, mp_op_name(op), NULL, ret_resp);
+	return rc == EXIT_OK ? CONTINUE : rc;
 }
 
 /* Print a JSON scalar (or an empty container) as plain text. */
@@ -698,12 +717,9 @@ static int cmd_check_support(struct ctl *ctl, int argc, char **argv)
 static int cmd_clear_dns_cache(struct ctl *ctl, int argc, char **argv)
 {
 	json_t *resp, *cleared;
-	int rc = parse_simple(argc, argv, 0);
+	int rc = simple_transact(ctl, argc, argv, MP_OP_CLEAR_DNS_CACHE, &resp);
 
 	if (rc != CONTINUE)
-		return rc;
-	rc = ctl_transact(ctl, mp_op_name(MP_OP_CLEAR_DNS_CACHE), NULL, &resp);
-	if (rc != EXIT_OK)
 		return rc;
 	cleared = json_object_get(resp, "cleared");
 	if (!json_is_integer(cleared))
@@ -716,40 +732,35 @@ static int cmd_clear_dns_cache(struct ctl *ctl, int argc, char **argv)
 	return EXIT_OK;
 }
 
-/* `version`: the daemon's version fields, then the client's version. */
-static int cmd_version(struct ctl *ctl, int argc, char **argv)
+/* Run `version` or `stats`: print the answer to op as an indented tree,
+ * then the client's version when asked. */
+static int print_transact(struct ctl *ctl, int argc, char **argv,
+			  enum mp_op op, bool client_version)
 {
 	json_t *resp;
-	int rc = parse_simple(argc, argv, 0);
+	int rc = simple_transact(ctl, argc, argv, op, &resp);
 
 	if (rc != CONTINUE)
 		return rc;
-	rc = ctl_transact(ctl, mp_op_name(MP_OP_VERSION), NULL, &resp);
-	if (rc != EXIT_OK)
-		return rc;
 	if (!ctl->json) {
 		print_response(resp);
-		printf("client: %s\n", MTRPROBED_VERSION);
+		if (client_version)
+			printf("client: %s\n", MTRPROBED_VERSION);
 	}
 	json_decref(resp);
 	return EXIT_OK;
 }
 
+/* `version`: the daemon's version fields, then the client's version. */
+static int cmd_version(struct ctl *ctl, int argc, char **argv)
+{
+	return print_transact(ctl, argc, argv, MP_OP_VERSION, true);
+}
+
 /* `stats`: the daemon's counters as an indented tree. */
 static int cmd_stats(struct ctl *ctl, int argc, char **argv)
 {
-	json_t *resp;
-	int rc = parse_simple(argc, argv, 0);
-
-	if (rc != CONTINUE)
-		return rc;
-	rc = ctl_transact(ctl, mp_op_name(MP_OP_STATS), NULL, &resp);
-	if (rc != EXIT_OK)
-		return rc;
-	if (!ctl->json)
-		print_response(resp);
-	json_decref(resp);
-	return EXIT_OK;
+	return print_transact(ctl, argc, argv, MP_OP_STATS, false);
 }
 
 /* Running round-trip statistics (Welford); owned by struct probe_run. */
@@ -939,23 +950,13 @@ static int probe_line(void *arg, const char *line, size_t len)
 	json_int_t id;
 	int rc = response_decode(line, len, &resp);
 
+	if (rc != CONTINUE || response_skip_event(resp))
+		return rc;
+	id = response_id(resp);
+	rc = response_take(r->ctl, resp, id > 0 && id_set_remove(&r->pending, id),
+			   line, len);
 	if (rc != CONTINUE)
 		return rc;
-	if (response_is_event(resp)) {
-		json_decref(resp);
-		return CONTINUE;
-	}
-	id = response_id(resp);
-	if (!(id > 0 && id_set_remove(&r->pending, id)) &&
-	    !(id == 0 && response_is_error(resp)))
-		return response_unexpected(resp);
-	if (r->ctl->json)
-		out_line(line, len);
-	if (response_is_error(resp)) {
-		response_report_error(resp);
-		json_decref(resp);
-		return EXIT_ERROR_RESPONSE;
-	}
 	result = json_string_value(json_object_get(resp, "result"));
 	if (!result)
 		return response_malformed(resp, "result");
@@ -964,12 +965,6 @@ static int probe_line(void *arg, const char *line, size_t len)
 	rc = probe_account(r, result, resp);
 	json_decref(resp);
 	return rc;
-}
-
-/* Never called: probe runs watch no input. */
-static int probe_input(void *arg)
-{
-	return CONTINUE;
 }
 
 /* Print the ping-style summary of a run. */
@@ -1004,40 +999,38 @@ static void on_sigint(int sig)
  * gets the mask to wait with. */
 static int probe_catch_sigint(sigset_t *waitmask)
 {
-	struct sigaction sa, old;
+	struct sigaction old;
 	sigset_t set;
+	int r = 0;
 
 	if (sigaction(SIGINT, NULL, &old) < 0 || sigemptyset(&set) < 0 ||
 	    sigaddset(&set, SIGINT) < 0 ||
-	    sigprocmask(SIG_BLOCK, &set, waitmask) < 0) {
-		msg("cannot set up SIGINT: %s", strerror(errno));
-		return EXIT_LOCAL;
-	}
-	if (old.sa_handler == SIG_IGN)
-		return CONTINUE;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_sigint;
-	if (sigemptyset(&sa.sa_mask) < 0 || sigaction(SIGINT, &sa, NULL) < 0) {
-		msg("cannot set up SIGINT: %s", strerror(errno));
+	    sigprocmask(SIG_BLOCK, &set, waitmask) < 0)
+		r = -errno;
+	else if (old.sa_handler != SIG_IGN)
+		r = mpc_signal_set(SIGINT, on_sigint);
+	if (r < 0) {
+		msg("cannot set up SIGINT: %s", strerror(-r));
 		return EXIT_LOCAL;
 	}
 	return CONTINUE;
 }
 
-/* Options of `probe` that map to a request field. */
-enum probe_field {
-	PF_TTL, PF_PROTOCOL, PF_PORT, PF_LOCAL_IP, PF_LOCAL_PORT, PF_TIMEOUT,
-	PF_SIZE, PF_BIT_PATTERN, PF_TOS, PF_MARK, PF__COUNT
+/* Options of `probe`, `trace` and `report` that map to a request field. */
+enum field {
+	F_TTL, F_PROTOCOL, F_PORT, F_LOCAL_IP, F_LOCAL_PORT, F_TIMEOUT,
+	F_SIZE, F_BIT_PATTERN, F_TOS, F_MARK,
+	F_FIRST_TTL, F_MAX_TTL, F_COUNT, F_INTERVAL, /* trace and report */
+	F__COUNT
 };
 
 /* Long-option values: fields first, then the client-side options. */
 enum {
 	OPT_FIELD = 256,
-	OPT_COUNT = OPT_FIELD + PF__COUNT,
+	OPT_COUNT = OPT_FIELD + F__COUNT,
 	OPT_INTERVAL,
 	OPT_JSON,
 	OPT_LIVE,
-	OPT_TFIELD,            /* + enum trace_field; keep last */
 };
 
 /* How an option's argument becomes a field value. */
@@ -1050,30 +1043,38 @@ struct field_opt {
 	enum field_kind kind;
 };
 
-static const struct field_opt probe_fields[PF__COUNT] = {
-	[PF_TTL] = { "ttl", "ttl", FK_INT },
-	[PF_PROTOCOL] = { "protocol", "protocol", FK_STRING },
-	[PF_PORT] = { "port", "port", FK_INT },
-	[PF_LOCAL_IP] = { "local-ip", "local_ip", FK_STRING },
-	[PF_LOCAL_PORT] = { "local-port", "local_port", FK_INT },
-	[PF_TIMEOUT] = { "timeout", "timeout", FK_REAL },
-	[PF_SIZE] = { "size", "size", FK_INT },
-	[PF_BIT_PATTERN] = { "bit-pattern", "bit_pattern", FK_INT },
-	[PF_TOS] = { "tos", "tos", FK_INT },
-	[PF_MARK] = { "mark", "mark", FK_INT },
+static const struct field_opt fields[F__COUNT] = {
+	[F_TTL] = { "ttl", "ttl", FK_INT },
+	[F_PROTOCOL] = { "protocol", "protocol", FK_STRING },
+	[F_PORT] = { "port", "port", FK_INT },
+	[F_LOCAL_IP] = { "local-ip", "local_ip", FK_STRING },
+	[F_LOCAL_PORT] = { "local-port", "local_port", FK_INT },
+	[F_TIMEOUT] = { "timeout", "timeout", FK_REAL },
+	[F_SIZE] = { "size", "size", FK_INT },
+	[F_BIT_PATTERN] = { "bit-pattern", "bit_pattern", FK_INT },
+	[F_TOS] = { "tos", "tos", FK_INT },
+	[F_MARK] = { "mark", "mark", FK_INT },
+	[F_FIRST_TTL] = { "first-ttl", "first_ttl", FK_INT },
+	[F_MAX_TTL] = { "max-ttl", "max_ttl", FK_INT },
+	[F_COUNT] = { "count", "count", FK_INT },
+	[F_INTERVAL] = { "interval", "interval", FK_REAL },
 };
 
+/* The field options `probe`, `trace` and `report` all take. */
+#define COMMON_FIELD_LONGOPTS \
+	{ "protocol", required_argument, NULL, OPT_FIELD + F_PROTOCOL }, \
+	{ "port", required_argument, NULL, OPT_FIELD + F_PORT }, \
+	{ "local-ip", required_argument, NULL, OPT_FIELD + F_LOCAL_IP }, \
+	{ "local-port", required_argument, NULL, OPT_FIELD + F_LOCAL_PORT }, \
+	{ "timeout", required_argument, NULL, OPT_FIELD + F_TIMEOUT }, \
+	{ "size", required_argument, NULL, OPT_FIELD + F_SIZE }, \
+	{ "bit-pattern", required_argument, NULL, OPT_FIELD + F_BIT_PATTERN }, \
+	{ "tos", required_argument, NULL, OPT_FIELD + F_TOS }, \
+	{ "mark", required_argument, NULL, OPT_FIELD + F_MARK }
+
 static const struct option probe_longopts[] = {
-	{ "ttl", required_argument, NULL, OPT_FIELD + PF_TTL },
-	{ "protocol", required_argument, NULL, OPT_FIELD + PF_PROTOCOL },
-	{ "port", required_argument, NULL, OPT_FIELD + PF_PORT },
-	{ "local-ip", required_argument, NULL, OPT_FIELD + PF_LOCAL_IP },
-	{ "local-port", required_argument, NULL, OPT_FIELD + PF_LOCAL_PORT },
-	{ "timeout", required_argument, NULL, OPT_FIELD + PF_TIMEOUT },
-	{ "size", required_argument, NULL, OPT_FIELD + PF_SIZE },
-	{ "bit-pattern", required_argument, NULL, OPT_FIELD + PF_BIT_PATTERN },
-	{ "tos", required_argument, NULL, OPT_FIELD + PF_TOS },
-	{ "mark", required_argument, NULL, OPT_FIELD + PF_MARK },
+	{ "ttl", required_argument, NULL, OPT_FIELD + F_TTL },
+	COMMON_FIELD_LONGOPTS,
 	{ "count", required_argument, NULL, OPT_COUNT },
 	{ "interval", required_argument, NULL, OPT_INTERVAL },
 	{ "help", no_argument, NULL, 'h' },
@@ -1111,18 +1112,21 @@ static int field_set(json_t *req, const struct field_opt *fo, const char *arg)
 	return CONTINUE;
 }
 
-/* Parse --count and --interval into the run. */
-static int probe_set_client_opt(struct probe_run *r, int opt, const char *arg)
+/* Parse --count and --interval into the run (a struct probe_run). */
+static int probe_set_client_opt(void *arg, int opt, const char *value)
 {
+	struct probe_run *r = arg;
+
 	if (opt == OPT_COUNT) {
-		if (!parse_int(arg, &r->count) || r->count < 0)
-			return usage_error("--count: not an integer >= 0: '%s'", arg);
+		if (!parse_int(value, &r->count) || r->count < 0)
+			return usage_error("--count: not an integer >= 0: '%s'",
+					   value);
 		return CONTINUE;
 	}
-	if (!parse_real(arg, &r->interval) || r->interval < 0 ||
+	if (!parse_real(value, &r->interval) || r->interval < 0 ||
 	    r->interval > INTERVAL_MAX)
 		return usage_error("--interval: not a number of seconds from 0 to %g: '%s'",
-				   INTERVAL_MAX, arg);
+				   INTERVAL_MAX, value);
 	return CONTINUE;
 }
 
@@ -1137,61 +1141,73 @@ static int probe_set_ip_version(int *ip_version, int c)
 	return CONTINUE;
 }
 
-/* Parse the options of `probe` into r (request fields into r->req). */
-static int probe_parse_opts(struct probe_run *r, int argc, char **argv,
-			    int *ip_version)
+/* How `probe`, `trace` or `report` takes its command line. */
+struct target_cmd {
+	const char *shortopts;
+	const struct option *longopts;
+	/* An option beyond -h, -4, -6 and the fields (arg: the caller's
+	 * state); CONTINUE or an exit status. */
+	int (*option)(void *arg, int c, const char *value);
+};
+
+/* Parse `COMMAND [OPTIONS] HOST` of `probe`, `trace` or `report`: request
+ * fields, "host" and "ip_version" into req, *ret_host the HOST given.
+ * CONTINUE or an exit status. */
+static int target_parse(const struct target_cmd *cmd, void *arg, json_t *req,
+			int argc, char **argv, const char **ret_host)
 {
-	int c, rc;
+	int c, rc, ip_version = 0;
+	json_t *host = NULL;
 
 	optind = 0;
-	while ((c = getopt_long(argc, argv, ":h46", probe_longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, cmd->shortopts, cmd->longopts,
+				NULL)) != -1) {
 		if (c == 'h') {
 			usage(stdout);
 			return EXIT_OK;
 		} else if (c == '4' || c == '6') {
-			rc = probe_set_ip_version(ip_version, c);
-		} else if (c >= OPT_FIELD && c < OPT_FIELD + PF__COUNT) {
-			rc = field_set(r->req, &probe_fields[c - OPT_FIELD], optarg);
-		} else if (c == OPT_COUNT || c == OPT_INTERVAL) {
-			rc = probe_set_client_opt(r, c, optarg);
-		} else {
+			rc = probe_set_ip_version(&ip_version, c);
+		} else if (c >= OPT_FIELD && c < OPT_FIELD + F__COUNT) {
+			rc = field_set(req, &fields[c - OPT_FIELD], optarg);
+		} else if (c == ':' || c == '?') {
 			rc = getopt_failure(c, argc, argv);
+		} else {
+			rc = cmd->option(arg, c, optarg);
 		}
 		if (rc != CONTINUE)
 			return rc;
 	}
+	if (optind >= argc)
+		return usage_error("%s: missing HOST", argv[0]);
+	if (argc - optind > 1)
+		return usage_error("%s: unexpected argument '%s'", argv[0],
+				   argv[optind + 1]);
+	*ret_host = argv[optind];
+	rc = arg_string("HOST", argv[optind], &host);
+	if (rc != CONTINUE)
+		return rc;
+	if (json_object_set_new(req, "host", host) < 0)
+		return oom();
+	if (ip_version &&
+	    json_object_set_new(req, "ip_version", json_integer(ip_version)) < 0)
+		return oom();
 	return CONTINUE;
 }
 
 /* Parse `probe [OPTIONS] HOST` into r: the request and the schedule. */
 static int probe_parse(struct probe_run *r, int argc, char **argv)
 {
-	int ip_version = 0, rc;
-	json_t *host = NULL;
+	static const struct target_cmd cmd = {
+		":h46", probe_longopts, probe_set_client_opt,
+	};
 
-	rc = probe_parse_opts(r, argc, argv, &ip_version);
-	if (rc != CONTINUE)
-		return rc;
-	if (optind >= argc)
-		return usage_error("probe: missing HOST");
-	if (argc - optind > 1)
-		return usage_error("probe: unexpected argument '%s'", argv[optind + 1]);
-	r->host = argv[optind];
-	rc = arg_string("HOST", r->host, &host);
-	if (rc != CONTINUE)
-		return rc;
-	if (json_object_set_new(r->req, "host", host) < 0)
-		return oom();
-	if (ip_version &&
-	    json_object_set_new(r->req, "ip_version", json_integer(ip_version)) < 0)
-		return oom();
-	return CONTINUE;
+	return target_parse(&cmd, r, r->req, argc, argv, &r->host);
 }
 
 /* Run a parsed probe command; prints the summary when one is due. */
 static int probe_run_loop(struct probe_run *r)
 {
-	static const struct loop_ops ops = { probe_step, probe_input, probe_line };
+	static const struct loop_ops ops = { probe_step, loop_no_input, probe_line };
 	bool summary = !r->ctl->json && r->count != 1;
 	sigset_t waitmask;
 	int rc;
@@ -1245,41 +1261,10 @@ static int cmd_probe(struct ctl *ctl, int argc, char **argv)
 /* Least time between two frames of the live display, in seconds. */
 #define LIVE_FRAME_GAP 0.1
 
-/* Options of `trace` and `report` that map to a request field. */
-enum trace_field {
-	TF_PROTOCOL, TF_PORT, TF_LOCAL_IP, TF_LOCAL_PORT, TF_TIMEOUT, TF_SIZE,
-	TF_BIT_PATTERN, TF_TOS, TF_MARK, TF_FIRST_TTL, TF_MAX_TTL, TF_COUNT,
-	TF_INTERVAL, TF__COUNT
-};
-
-static const struct field_opt trace_fields[TF__COUNT] = {
-	[TF_PROTOCOL] = { "protocol", "protocol", FK_STRING },
-	[TF_PORT] = { "port", "port", FK_INT },
-	[TF_LOCAL_IP] = { "local-ip", "local_ip", FK_STRING },
-	[TF_LOCAL_PORT] = { "local-port", "local_port", FK_INT },
-	[TF_TIMEOUT] = { "timeout", "timeout", FK_REAL },
-	[TF_SIZE] = { "size", "size", FK_INT },
-	[TF_BIT_PATTERN] = { "bit-pattern", "bit_pattern", FK_INT },
-	[TF_TOS] = { "tos", "tos", FK_INT },
-	[TF_MARK] = { "mark", "mark", FK_INT },
-	[TF_FIRST_TTL] = { "first-ttl", "first_ttl", FK_INT },
-	[TF_MAX_TTL] = { "max-ttl", "max_ttl", FK_INT },
-	[TF_COUNT] = { "count", "count", FK_INT },
-	[TF_INTERVAL] = { "interval", "interval", FK_REAL },
-};
-
 static const struct option trace_longopts[] = {
-	{ "protocol", required_argument, NULL, OPT_TFIELD + TF_PROTOCOL },
-	{ "port", required_argument, NULL, OPT_TFIELD + TF_PORT },
-	{ "local-ip", required_argument, NULL, OPT_TFIELD + TF_LOCAL_IP },
-	{ "local-port", required_argument, NULL, OPT_TFIELD + TF_LOCAL_PORT },
-	{ "timeout", required_argument, NULL, OPT_TFIELD + TF_TIMEOUT },
-	{ "size", required_argument, NULL, OPT_TFIELD + TF_SIZE },
-	{ "bit-pattern", required_argument, NULL, OPT_TFIELD + TF_BIT_PATTERN },
-	{ "tos", required_argument, NULL, OPT_TFIELD + TF_TOS },
-	{ "mark", required_argument, NULL, OPT_TFIELD + TF_MARK },
-	{ "first-ttl", required_argument, NULL, OPT_TFIELD + TF_FIRST_TTL },
-	{ "max-ttl", required_argument, NULL, OPT_TFIELD + TF_MAX_TTL },
+	COMMON_FIELD_LONGOPTS,
+	{ "first-ttl", required_argument, NULL, OPT_FIELD + F_FIRST_TTL },
+	{ "max-ttl", required_argument, NULL, OPT_FIELD + F_MAX_TTL },
 	{ "count", required_argument, NULL, 'c' },
 	{ "interval", required_argument, NULL, 'i' },
 	{ "live", no_argument, NULL, OPT_LIVE },
@@ -1647,12 +1632,6 @@ static int trace_step(void *arg, double *ret_wait, int *ret_input_fd)
 	return trace_draw(r);
 }
 
-/* Never called: traces watch no input. */
-static int trace_input(void *arg)
-{
-	return CONTINUE;
-}
-
 /* Take in a hop event: remember the hop and who answered last. */
 static int trace_event(struct trace_run *r, json_t *ev)
 {
@@ -1709,25 +1688,18 @@ static int trace_line(void *arg, const char *line, size_t len)
 {
 	struct trace_run *r = arg;
 	json_t *resp;
-	json_int_t id;
 	int rc = response_decode(line, len, &resp);
 
 	if (rc != CONTINUE)
 		return rc;
-	id = response_id(resp);
-	if (id != 1 && !(id == 0 && response_is_error(resp)))
-		return response_unexpected(resp);
-	if (r->ctl->json)
-		out_line(line, len);
+	/* (an event never carries "error": none is taken for one) */
+	rc = response_take(r->ctl, resp, response_id(resp) == 1, line, len);
+	if (rc != CONTINUE)
+		return rc;
 	if (response_is_event(resp)) {
 		rc = r->ctl->json ? CONTINUE : trace_event(r, resp);
 		json_decref(resp);
 		return rc;
-	}
-	if (response_is_error(resp)) {
-		response_report_error(resp);
-		json_decref(resp);
-		return EXIT_ERROR_RESPONSE;
 	}
 	return trace_final(r, resp);
 }
@@ -1743,61 +1715,30 @@ static int req_int(json_t *req, const char *key, int def)
 	return (int)json_integer_value(v);
 }
 
-/* Parse the options of `trace` or `report` into r (fields into r->req). */
-static int trace_parse_opts(struct trace_run *r, int argc, char **argv,
-			    int *ip_version)
+/* Parse -c, -i and --live of `trace` or `report` into r (a struct
+ * trace_run). */
+static int trace_set_opt(void *arg, int c, const char *value)
 {
-	int c, rc;
+	struct trace_run *r = arg;
 
-	optind = 0;
-	while ((c = getopt_long(argc, argv, ":h46c:i:", trace_longopts,
-				NULL)) != -1) {
-		if (c == 'h') {
-			usage(stdout);
-			return EXIT_OK;
-		} else if (c == '4' || c == '6') {
-			rc = probe_set_ip_version(ip_version, c);
-		} else if (c == 'c') {
-			rc = field_set(r->req, &trace_fields[TF_COUNT], optarg);
-		} else if (c == 'i') {
-			rc = field_set(r->req, &trace_fields[TF_INTERVAL], optarg);
-		} else if (c == OPT_LIVE) {
-			r->live = true;
-			rc = CONTINUE;
-		} else if (c >= OPT_TFIELD && c < OPT_TFIELD + TF__COUNT) {
-			rc = field_set(r->req, &trace_fields[c - OPT_TFIELD], optarg);
-		} else {
-			rc = getopt_failure(c, argc, argv);
-		}
-		if (rc != CONTINUE)
-			return rc;
-	}
+	if (c == 'c')
+		return field_set(r->req, &fields[F_COUNT], value);
+	if (c == 'i')
+		return field_set(r->req, &fields[F_INTERVAL], value);
+	r->live = true; /* OPT_LIVE */
 	return CONTINUE;
 }
 
 /* Parse `trace|report [OPTIONS] HOST` into r. */
 static int trace_parse(struct trace_run *r, int argc, char **argv)
 {
-	int ip_version = 0, rc;
-	json_t *host = NULL;
+	static const struct target_cmd cmd = {
+		":h46c:i:", trace_longopts, trace_set_opt,
+	};
+	int rc = target_parse(&cmd, r, r->req, argc, argv, &r->host);
 
-	rc = trace_parse_opts(r, argc, argv, &ip_version);
 	if (rc != CONTINUE)
 		return rc;
-	if (optind >= argc)
-		return usage_error("%s: missing HOST", argv[0]);
-	if (argc - optind > 1)
-		return usage_error("%s: unexpected argument '%s'", argv[0],
-				   argv[optind + 1]);
-	r->host = argv[optind];
-	rc = arg_string("HOST", r->host, &host);
-	if (rc != CONTINUE)
-		return rc;
-	if (json_object_set_new(r->req, "host", host) < 0)
-		return oom();
-	if (ip_version &&
-	    json_object_set_new(r->req, "ip_version", json_integer(ip_version)) < 0)
-		return oom();
 	/* Hop events tell the report which responder answered last. */
 	if ((r->live || (r->report && !r->ctl->json)) &&
 	    json_object_set_new(r->req, "stream", json_true()) < 0)
@@ -1826,7 +1767,7 @@ static void trace_note_start(struct trace_run *r)
 /* Send the trace, follow it and print the result. */
 static int trace_run_loop(struct trace_run *r)
 {
-	static const struct loop_ops ops = { trace_step, trace_input, trace_line };
+	static const struct loop_ops ops = { trace_step, loop_no_input, trace_line };
 	int rc;
 
 	r->frames = r->live && !r->ctl->json && isatty(STDOUT_FILENO);
@@ -1835,9 +1776,7 @@ static int trace_run_loop(struct trace_run *r)
 		r->frames = false;
 	r->dirty = r->frames;
 	trace_note_start(r);
-	rc = ctl_connect(r->ctl);
-	if (rc == CONTINUE)
-		rc = ctl_send(r->ctl, r->req);
+	rc = ctl_connect_send(r->ctl, r->req);
 	if (rc != CONTINUE)
 		return rc;
 	rc = loop_run(r->ctl, &ops, r, NULL);
@@ -2068,49 +2007,23 @@ static int run_command(struct ctl *ctl, int argc, char **argv)
 	return usage_error("unknown command '%s'", argv[index]);
 }
 
-/* Ignore SIGPIPE: a vanished daemon or reader shows up as EPIPE. */
-static int ignore_sigpipe(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_IGN;
-	if (sigemptyset(&sa.sa_mask) < 0 || sigaction(SIGPIPE, &sa, NULL) < 0) {
-		msg("cannot ignore SIGPIPE: %s", strerror(errno));
-		return EXIT_LOCAL;
-	}
-	return CONTINUE;
-}
-
-/* Open /dev/null on any of fds 0-2 that is closed, so that the socket
- * never takes the place of stdin or stdout. */
-static int std_fds_open(void)
-{
-	int fd;
-
-	for (fd = 0; fd <= 2; fd++) {
-		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
-			continue;
-		if (open("/dev/null", O_RDWR) != fd) {
-			msg("cannot open /dev/null: %s", strerror(errno));
-			return EXIT_LOCAL;
-		}
-	}
-	return CONTINUE;
-}
-
 /* Entry point: global options, command, exit status. */
 int main(int argc, char **argv)
 {
 	struct ctl ctl = { 0 };
-	int rc;
+	const char *what;
+	int rc, r;
 
 	mpc_conn_init(&ctl.conn);
-	rc = std_fds_open();
-	if (rc == CONTINUE)
-		rc = ignore_sigpipe();
-	if (rc == CONTINUE)
+	/* fds 0-2 open, so that the socket never takes the place of stdin or
+	 * stdout; SIGPIPE ignored: a vanished daemon or reader is EPIPE */
+	r = mpc_process_setup(&what);
+	if (r < 0) {
+		msg("%s: %s", what, strerror(-r));
+		rc = EXIT_LOCAL;
+	} else {
 		rc = run_command(&ctl, argc, argv);
+	}
 	mpc_conn_close(&ctl.conn);
 	if (rc != EXIT_LOCAL && out_flush() != CONTINUE && rc < EXIT_USAGE)
 		rc = EXIT_LOCAL;

@@ -763,6 +763,128 @@ class Netns:
         return False
 
 
+class Topology:
+    """The three-hop routed topology of TESTING.md, built from network
+    namespaces named PREFIX-{h,r1,r2,d}-PID; every namespace is deleted on
+    exit, even on failure:
+
+        ns h  (198.51.100.2/30, 2001:db8:1::2/64)   default via r1
+        ns r1 (198.51.100.1/30 | 198.51.100.5/30)    forwarding
+        ns r2 (198.51.100.6/30 | 198.51.100.9/30)    forwarding
+        ns d  (198.51.100.10/30, 2001:db8:3::2/64)  default via r2
+        (IPv6: 2001:db8:1::/64 h-r1, 2001:db8:2::/64 r1-r2,
+         2001:db8:3::/64 r2-d)
+
+    The routers and d send ICMP errors without rate limits.  Skips (77)
+    without ip(8) or when namespaces are refused.  A test adds to it by
+    overriding build_extra(), called once the topology routes."""
+
+    def __init__(self, prefix):
+        pid = os.getpid()
+        self.ns = {k: "%s-%s-%d" % (prefix, k, pid)
+                   for k in ("h", "r1", "r2", "d")}
+
+    def ip(self, ns, *args):
+        r = subprocess.run(["ip", "-n", self.ns[ns]] + list(args),
+                           capture_output=True, timeout=20)
+        if r.returncode != 0:
+            raise AssertionError("ip -n %s %s: %s" % (
+                ns, " ".join(args), r.stderr.decode(errors="replace")))
+
+    def sysctl(self, ns, key, value):
+        r = subprocess.run(["ip", "netns", "exec", self.ns[ns], "sysctl",
+                            "-q", "-w", "%s=%s" % (key, value)],
+                           capture_output=True, timeout=20)
+        if r.returncode != 0:
+            raise AssertionError("sysctl %s=%s in %s: %s" % (
+                key, value, ns, r.stderr.decode(errors="replace")))
+
+    def exec_cmd(self, ns, *cmd):
+        return ["ip", "netns", "exec", self.ns[ns]] + list(cmd)
+
+    def __enter__(self):
+        require_root()
+        if not shutil.which("ip"):
+            skip("iproute2 'ip' is missing: install Debian package iproute2")
+        self._delete()
+        first = True
+        try:
+            for name in self.ns.values():
+                r = subprocess.run(["ip", "netns", "add", name],
+                                   capture_output=True, timeout=10)
+                if r.returncode != 0:
+                    if first:
+                        skip("'ip netns add' was refused: %s" %
+                             r.stderr.decode(errors="replace").strip())
+                    raise AssertionError(r.stderr.decode(errors="replace"))
+                first = False
+            self._build()
+            self.build_extra()
+        except BaseException:
+            self._delete()
+            raise
+        return self
+
+    def _link(self, a, an, b, bn):
+        self.ip(a, "link", "add", an, "type", "veth", "peer", "name", bn,
+                "netns", self.ns[b])
+
+    def _build(self):
+        for ns in self.ns:
+            self.ip(ns, "link", "set", "lo", "up")
+            self.sysctl(ns, "net.ipv6.conf.all.accept_dad", 0)
+            self.sysctl(ns, "net.ipv6.conf.default.accept_dad", 0)
+        self._link("h", "h0", "r1", "r1a")
+        self._link("r1", "r1b", "r2", "r2a")
+        self._link("r2", "r2b", "d", "d0")
+        addrs = [("h", "h0", "198.51.100.2/30", "2001:db8:1::2/64"),
+                 ("r1", "r1a", "198.51.100.1/30", "2001:db8:1::1/64"),
+                 ("r1", "r1b", "198.51.100.5/30", "2001:db8:2::1/64"),
+                 ("r2", "r2a", "198.51.100.6/30", "2001:db8:2::2/64"),
+                 ("r2", "r2b", "198.51.100.9/30", "2001:db8:3::1/64"),
+                 ("d", "d0", "198.51.100.10/30", "2001:db8:3::2/64")]
+        for ns, dev, a4, a6 in addrs:
+            self.ip(ns, "addr", "add", a4, "dev", dev)
+            self.ip(ns, "-6", "addr", "add", a6, "dev", dev, "nodad")
+            self.ip(ns, "link", "set", dev, "up")
+        for r in ("r1", "r2"):
+            self.sysctl(r, "net.ipv4.ip_forward", 1)
+            self.sysctl(r, "net.ipv6.conf.all.forwarding", 1)
+        for r in ("r1", "r2", "d"):
+            # every expired probe answered (and every UDP probe to the
+            # target): no per-destination ICMP rate limit ...
+            self.sysctl(r, "net.ipv4.icmp_ratelimit", 0)
+            self.sysctl(r, "net.ipv6.icmp.ratelimit", 0)
+            # ... and no namespace-wide one either: by default the kernel
+            # sends at most icmp_msgs_burst = 50 ICMP errors at once
+            # (IPv4 and IPv6 together), so 50 traces starting together
+            # lose some ttl-expired answers (OutRateLimitGlobal counts them)
+            self.sysctl(r, "net.ipv4.icmp_msgs_per_sec", 1000000)
+            self.sysctl(r, "net.ipv4.icmp_msgs_burst", 1000000)
+        self.ip("h", "route", "add", "default", "via", "198.51.100.1")
+        self.ip("h", "-6", "route", "add", "default", "via", "2001:db8:1::1")
+        self.ip("r1", "route", "add", "198.51.100.8/30", "via",
+                "198.51.100.6")
+        self.ip("r1", "-6", "route", "add", "2001:db8:3::/64", "via",
+                "2001:db8:2::2")
+        self.ip("r2", "route", "add", "default", "via", "198.51.100.5")
+        self.ip("r2", "-6", "route", "add", "default", "via", "2001:db8:2::1")
+        self.ip("d", "route", "add", "default", "via", "198.51.100.9")
+        self.ip("d", "-6", "route", "add", "default", "via", "2001:db8:3::1")
+
+    def build_extra(self):
+        """What a test adds to the topology (nothing here)."""
+
+    def _delete(self):
+        for name in self.ns.values():
+            subprocess.run(["ip", "netns", "del", name], capture_output=True,
+                           timeout=10)
+
+    def __exit__(self, *exc):
+        self._delete()
+        return False
+
+
 # --------------------------------------------------------------------------
 # the stand-in mtr-packet
 
@@ -897,6 +1019,15 @@ def check_stats_shape(s):
     ints(s["dns"], ["entries", "hits", "misses", "expired", "lookups"], "dns")
     ints(s["clients"], ["connected", "total"], "clients")
     ints(s["errors"], ERROR_CODES, "errors")
+
+
+def probe(c, rid, wait=None, **fields):
+    """One probe request (fields as given, timeout included) on client c;
+    wait for its answer up to wait seconds (default: the probe's timeout
+    + 5)."""
+    req = {"op": "probe", "id": rid}
+    req.update(fields)
+    return c.request(req, timeout=wait or (fields.get("timeout", 10) + 5))
 
 
 def probe_lines(n, prefix, **fields):

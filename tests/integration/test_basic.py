@@ -8,7 +8,7 @@ import socket
 import time
 
 import harness as H
-from harness import assert_error, assert_probe
+from harness import assert_error, assert_probe, probe
 
 HOSTS = """# test hosts file
 127.0.0.1 myhost.test
@@ -21,13 +21,6 @@ HOSTS = """# test hosts file
 WORKERS = 2
 D = None
 
-
-def probe(c, rid, wait=None, **fields):
-    """One probe request (fields as given, timeout included); wait for its
-    answer up to wait seconds (default: the probe's timeout + 5)."""
-    req = {"op": "probe", "id": rid}
-    req.update(fields)
-    return c.request(req, timeout=wait or (fields.get("timeout", 10) + 5))
 
 
 def test_icmp():

@@ -8,7 +8,7 @@ name so that the counts do not depend on one another."""
 import time
 
 import harness as H
-from harness import assert_error, assert_probe
+from harness import assert_error, assert_probe, probe
 
 CACHE_TTL = 3
 EXPIRE_INTERVAL = 1
@@ -19,13 +19,6 @@ NAMES = ["pipe.test", "seq.test", "exp.test", "clr.test", "multi.test",
 D = None
 DNS = None
 
-
-def probe(c, rid, wait=None, **fields):
-    """One probe request (fields as given, timeout included); wait for its
-    answer up to wait seconds (default: the probe's timeout + 5)."""
-    req = {"op": "probe", "id": rid}
-    req.update(fields)
-    return c.request(req, timeout=wait or (fields.get("timeout", 10) + 5))
 
 
 def nq(name, qtype="A"):

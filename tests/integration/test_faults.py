@@ -12,15 +12,8 @@ import re
 import time
 
 import harness as H
-from harness import assert_error, assert_probe
+from harness import assert_error, assert_probe, probe
 
-
-def probe(c, rid, wait=None, **fields):
-    """One probe request (fields as given, timeout included); wait for its
-    answer up to wait seconds (default: the probe's timeout + 5)."""
-    req = {"op": "probe", "id": rid}
-    req.update(fields)
-    return c.request(req, timeout=wait or (fields.get("timeout", 10) + 5))
 
 
 def close(a, b):

@@ -12,115 +12,26 @@ Asserts ttl-expired from each router (IPv4 and IPv6, ICMP/UDP/TCP), reply
 from the target, no-reply through a blackhole with a fractional timeout,
 and no-route (without a worker crash) for an `unreachable` route."""
 
-import subprocess
 import time
 
 import harness as H
-from harness import assert_error, assert_probe
+from harness import assert_error, assert_probe, probe
 
 D = None
 
 
-class Topology:
-    """h - r1 - r2 - d; every namespace deleted on exit."""
+class Topology(H.Topology):
+    """h - r1 - r2 - d, with unreachable routes in h and blackholes in r1;
+    every namespace deleted on exit."""
 
     def __init__(self):
-        pid = H.os.getpid()
-        self.ns = {k: "mtrpt-%s-%d" % (k, pid) for k in ("h", "r1", "r2", "d")}
+        super().__init__("mtrpt")
 
-    def ip(self, ns, *args):
-        r = subprocess.run(["ip", "-n", self.ns[ns]] + list(args),
-                           capture_output=True, timeout=20)
-        if r.returncode != 0:
-            raise AssertionError("ip -n %s %s: %s" % (
-                ns, " ".join(args), r.stderr.decode(errors="replace")))
-
-    def sysctl(self, ns, key, value):
-        r = subprocess.run(["ip", "netns", "exec", self.ns[ns], "sysctl",
-                            "-q", "-w", "%s=%s" % (key, value)],
-                           capture_output=True, timeout=20)
-        if r.returncode != 0:
-            raise AssertionError("sysctl %s in %s: %s" % (
-                key, ns, r.stderr.decode(errors="replace")))
-
-    def __enter__(self):
-        H.require_root()
-        for name in self.ns.values():
-            subprocess.run(["ip", "netns", "del", name], capture_output=True,
-                           timeout=10)
-        first = True
-        try:
-            for name in self.ns.values():
-                r = subprocess.run(["ip", "netns", "add", name],
-                                   capture_output=True, timeout=10)
-                if r.returncode != 0:
-                    if first:
-                        H.skip("'ip netns add' was refused: %s" %
-                               r.stderr.decode(errors="replace").strip())
-                    raise AssertionError(r.stderr.decode(errors="replace"))
-                first = False
-            self._build()
-        except BaseException:
-            self.__exit__(None, None, None)
-            raise
-        return self
-
-    def _link(self, a, an, b, bn):
-        self.ip(a, "link", "add", an, "type", "veth", "peer", "name", bn,
-                "netns", self.ns[b])
-
-    def _build(self):
-        for ns in self.ns:
-            self.ip(ns, "link", "set", "lo", "up")
-            self.sysctl(ns, "net.ipv6.conf.all.accept_dad", 0)
-            self.sysctl(ns, "net.ipv6.conf.default.accept_dad", 0)
-        self._link("h", "h0", "r1", "r1a")
-        self._link("r1", "r1b", "r2", "r2a")
-        self._link("r2", "r2b", "d", "d0")
-        addrs = [("h", "h0", "198.51.100.2/30", "2001:db8:1::2/64"),
-                 ("r1", "r1a", "198.51.100.1/30", "2001:db8:1::1/64"),
-                 ("r1", "r1b", "198.51.100.5/30", "2001:db8:2::1/64"),
-                 ("r2", "r2a", "198.51.100.6/30", "2001:db8:2::2/64"),
-                 ("r2", "r2b", "198.51.100.9/30", "2001:db8:3::1/64"),
-                 ("d", "d0", "198.51.100.10/30", "2001:db8:3::2/64")]
-        for ns, dev, a4, a6 in addrs:
-            self.ip(ns, "addr", "add", a4, "dev", dev)
-            self.ip(ns, "-6", "addr", "add", a6, "dev", dev, "nodad")
-            self.ip(ns, "link", "set", dev, "up")
-        for r in ("r1", "r2"):
-            self.sysctl(r, "net.ipv4.ip_forward", 1)
-            self.sysctl(r, "net.ipv6.conf.all.forwarding", 1)
-            # answer every expired probe: no ICMP rate limit in the routers
-            self.sysctl(r, "net.ipv4.icmp_ratelimit", 0)
-            self.sysctl(r, "net.ipv6.icmp.ratelimit", 0)
-        self.sysctl("d", "net.ipv4.icmp_ratelimit", 0)
-        self.sysctl("d", "net.ipv6.icmp.ratelimit", 0)
-        self.ip("h", "route", "add", "default", "via", "198.51.100.1")
-        self.ip("h", "-6", "route", "add", "default", "via", "2001:db8:1::1")
+    def build_extra(self):
         self.ip("h", "route", "add", "unreachable", "192.0.2.0/24")
         self.ip("h", "-6", "route", "add", "unreachable", "2001:db8:bad::/48")
-        self.ip("r1", "route", "add", "198.51.100.8/30", "via",
-                "198.51.100.6")
-        self.ip("r1", "-6", "route", "add", "2001:db8:3::/64", "via",
-                "2001:db8:2::2")
         self.ip("r1", "route", "add", "blackhole", "203.0.113.0/24")
         self.ip("r1", "-6", "route", "add", "blackhole", "2001:db8:dead::/48")
-        self.ip("r2", "route", "add", "default", "via", "198.51.100.5")
-        self.ip("r2", "-6", "route", "add", "default", "via", "2001:db8:2::1")
-        self.ip("d", "route", "add", "default", "via", "198.51.100.9")
-        self.ip("d", "-6", "route", "add", "default", "via", "2001:db8:3::1")
-
-    def __exit__(self, *exc):
-        for name in self.ns.values():
-            subprocess.run(["ip", "netns", "del", name], capture_output=True,
-                           timeout=10)
-        return False
-
-
-def probe(c, rid, wait=None, **fields):
-    req = {"op": "probe", "id": rid}
-    req.update(fields)
-    return c.request(req, timeout=wait or (fields.get("timeout", 10) + 5))
 
 
 def test_ttl_expired_ipv4():

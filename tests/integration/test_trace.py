@@ -49,100 +49,14 @@ LISTEN_PORT = 8080
 # --------------------------------------------------------------------------
 # the topology
 
-class Topology:
-    """h - r1 - r2 - d; every namespace deleted on exit, even on failure."""
+class Topology(H.Topology):
+    """h - r1 - r2 - d (harness.Topology), warmed up; every namespace deleted
+    on exit, even on failure."""
 
     def __init__(self):
-        pid = os.getpid()
-        self.ns = {k: "mtrtr-%s-%d" % (k, pid) for k in ("h", "r1", "r2", "d")}
+        super().__init__("mtrtr")
 
-    def ip(self, ns, *args):
-        r = subprocess.run(["ip", "-n", self.ns[ns]] + list(args),
-                           capture_output=True, timeout=20)
-        if r.returncode != 0:
-            raise AssertionError("ip -n %s %s: %s" % (
-                ns, " ".join(args), r.stderr.decode(errors="replace")))
-
-    def sysctl(self, ns, key, value):
-        r = subprocess.run(["ip", "netns", "exec", self.ns[ns], "sysctl",
-                            "-q", "-w", "%s=%s" % (key, value)],
-                           capture_output=True, timeout=20)
-        if r.returncode != 0:
-            raise AssertionError("sysctl %s=%s in %s: %s" % (
-                key, value, ns, r.stderr.decode(errors="replace")))
-
-    def exec_cmd(self, ns, *cmd):
-        return ["ip", "netns", "exec", self.ns[ns]] + list(cmd)
-
-    def __enter__(self):
-        H.require_root()
-        if not shutil.which("ip"):
-            H.skip("iproute2 'ip' is missing: install Debian package "
-                   "iproute2")
-        self._delete()
-        first = True
-        try:
-            for name in self.ns.values():
-                r = subprocess.run(["ip", "netns", "add", name],
-                                   capture_output=True, timeout=10)
-                if r.returncode != 0:
-                    if first:
-                        H.skip("'ip netns add' was refused: %s" %
-                               r.stderr.decode(errors="replace").strip())
-                    raise AssertionError(r.stderr.decode(errors="replace"))
-                first = False
-            self._build()
-        except BaseException:
-            self._delete()
-            raise
-        return self
-
-    def _link(self, a, an, b, bn):
-        self.ip(a, "link", "add", an, "type", "veth", "peer", "name", bn,
-                "netns", self.ns[b])
-
-    def _build(self):
-        for ns in self.ns:
-            self.ip(ns, "link", "set", "lo", "up")
-            self.sysctl(ns, "net.ipv6.conf.all.accept_dad", 0)
-            self.sysctl(ns, "net.ipv6.conf.default.accept_dad", 0)
-        self._link("h", "h0", "r1", "r1a")
-        self._link("r1", "r1b", "r2", "r2a")
-        self._link("r2", "r2b", "d", "d0")
-        addrs = [("h", "h0", "198.51.100.2/30", "2001:db8:1::2/64"),
-                 ("r1", "r1a", "198.51.100.1/30", "2001:db8:1::1/64"),
-                 ("r1", "r1b", "198.51.100.5/30", "2001:db8:2::1/64"),
-                 ("r2", "r2a", "198.51.100.6/30", "2001:db8:2::2/64"),
-                 ("r2", "r2b", "198.51.100.9/30", "2001:db8:3::1/64"),
-                 ("d", "d0", "198.51.100.10/30", "2001:db8:3::2/64")]
-        for ns, dev, a4, a6 in addrs:
-            self.ip(ns, "addr", "add", a4, "dev", dev)
-            self.ip(ns, "-6", "addr", "add", a6, "dev", dev, "nodad")
-            self.ip(ns, "link", "set", dev, "up")
-        for r in ("r1", "r2"):
-            self.sysctl(r, "net.ipv4.ip_forward", 1)
-            self.sysctl(r, "net.ipv6.conf.all.forwarding", 1)
-        for r in ("r1", "r2", "d"):
-            # every expired probe answered (and every UDP probe to the
-            # target): no per-destination ICMP rate limit ...
-            self.sysctl(r, "net.ipv4.icmp_ratelimit", 0)
-            self.sysctl(r, "net.ipv6.icmp.ratelimit", 0)
-            # ... and no namespace-wide one either: by default the kernel
-            # sends at most icmp_msgs_burst = 50 ICMP errors at once
-            # (IPv4 and IPv6 together), so 50 traces starting together
-            # lose some ttl-expired answers (OutRateLimitGlobal counts them)
-            self.sysctl(r, "net.ipv4.icmp_msgs_per_sec", 1000000)
-            self.sysctl(r, "net.ipv4.icmp_msgs_burst", 1000000)
-        self.ip("h", "route", "add", "default", "via", "198.51.100.1")
-        self.ip("h", "-6", "route", "add", "default", "via", "2001:db8:1::1")
-        self.ip("r1", "route", "add", "198.51.100.8/30", "via",
-                "198.51.100.6")
-        self.ip("r1", "-6", "route", "add", "2001:db8:3::/64", "via",
-                "2001:db8:2::2")
-        self.ip("r2", "route", "add", "default", "via", "198.51.100.5")
-        self.ip("r2", "-6", "route", "add", "default", "via", "2001:db8:2::1")
-        self.ip("d", "route", "add", "default", "via", "198.51.100.9")
-        self.ip("d", "-6", "route", "add", "default", "via", "2001:db8:3::1")
+    def build_extra(self):
         self._warm_up()
 
     def _warm_up(self):
@@ -185,15 +99,6 @@ class Topology:
                     n += int(w[1])
             out[ns] = n
         return out
-
-    def _delete(self):
-        for name in self.ns.values():
-            subprocess.run(["ip", "netns", "del", name], capture_output=True,
-                           timeout=10)
-
-    def __exit__(self, *exc):
-        self._delete()
-        return False
 
 
 # --------------------------------------------------------------------------
