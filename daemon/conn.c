@@ -453,8 +453,13 @@ void conn_accept(int fd)
 	socklen_t credlen = sizeof(cred);
 	struct conn *c;
 
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &credlen) < 0)
-		log_debug("SO_PEERCRED: %s", strerror(errno));
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &credlen) < 0) {
+		/* Nobody is served without knowing who they are. */
+		if (log_ratelimit_ok(&C.deny_rl))
+			log_warning("refused a connection: SO_PEERCRED: %s", strerror(errno));
+		conn_refuse(fd, "permission-denied", "connection: peer credentials unavailable");
+		return;
+	}
 	if (srv.stopping) {
 		conn_refuse(fd, "shutting-down", "op: the daemon is shutting down");
 		return;
@@ -608,8 +613,9 @@ void conn_reconfigure(void)
 						   "\"message\":\"connection: this user may not use the "
 						   "daemon\"}}\n";
 
-			log_warning("disconnecting uid %d (pid %d): no longer in allow_users or "
-				    "allow_groups", (int)c->uid, (int)c->pid);
+			if (log_ratelimit_ok(&C.deny_rl))
+				log_warning("disconnecting uid %d (pid %d): no longer in allow_users or "
+					    "allow_groups", (int)c->uid, (int)c->pid);
 			bufferevent_write(c->bev, line, sizeof(line) - 1);
 			bufferevent_disable(c->bev, EV_READ);
 			c->eof = true;

@@ -52,6 +52,7 @@ static struct {
 	struct bucket global;  /* max_pps */
 	struct idmap buckets;  /* uid + 1 -> struct bucket (uid_max_pps) */
 	struct event *refill_ev;
+	double refill_at;      /* when refill_ev fires */
 	struct idmap probes;  /* probe id -> struct probe */
 	struct idmap clients; /* conn id -> struct sched_client */
 	TAILQ_HEAD(sched_client_rr, sched_client) rr; /* clients with queued probes, round-robin */
@@ -122,10 +123,14 @@ static struct bucket *uid_bucket(uid_t uid)
 /* Wake the dispatcher in `wait` seconds, when a rate allows the next probe. */
 static void rate_wait(double wait)
 {
+	double at = mono_now() + wait;
 	struct timeval tv = tv_from_seconds(wait + 0.0002);
 
-	if (!event_pending(S.refill_ev, EV_TIMEOUT, NULL))
+	/* The earliest of the waits wins: a later one is checked again then. */
+	if (!event_pending(S.refill_ev, EV_TIMEOUT, NULL) || at < S.refill_at) {
+		S.refill_at = at;
 		evtimer_add(S.refill_ev, &tv);
+	}
 }
 
 /* The queue of connection conn_id, created on first use. */

@@ -223,13 +223,11 @@ enum mp_error trace_start(uint64_t conn_id, uid_t uid, struct mp_request *req,
 	}
 	n = req->trace.max_ttl - req->trace.first_ttl + 1;
 	t = calloc(1, sizeof(*t));
-	if (t) {
+	if (t)
 		t->hops = calloc((size_t)n, sizeof(*t->hops));
-	}
 	if (!t || !t->hops || idmap_put(&T.traces, T.next_id + 1, t) < 0) {
-		if (t) {
+		if (t)
 			free(t->hops);
-				}
 		free(t);
 		snprintf(errmsg, MP_ERRMSG_MAX, "op: out of memory");
 		return MP_ERR_OVERLOADED;

@@ -44,9 +44,8 @@ import time
 
 import harness as H
 
-# The code applies uid_max_pps to every uid, root included (sched.c,
-# uid_bucket()); nothing documents an exemption.  Flip this if root is meant
-# to be exempt, and test_pps_limits checks that instead.
+# root is not held to the per-uid limits (sched.c uid_bucket(), conn.c);
+# test_pps_limits checks that root's probes are not slowed by uid_max_pps.
 ROOT_EXEMPT_FROM_UID_MAX_PPS = True
 
 DENIED_LINE = (b'{"id":null,"error":{"code":"permission-denied","message":'
