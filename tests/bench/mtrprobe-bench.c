@@ -4,16 +4,30 @@
  * loopback only (127.0.0.0/8 or ::1).  Not a test: it reports figures and
  * exits 0 once every pass completed, lost probes or not.
  *
- * Passes, in order:
+ * Passes, in order (--passes picks some):
  *   1. daemon, throughput: N probes pipelined on one connection, at most
  *      WINDOW outstanding (0: all of them; the daemon applies back-pressure).
  *   2. daemon, latency: the same with a small window (and --rate if given),
  *      so that the observed time is not dominated by the client's backlog.
  *   3. direct: N probes written into one mtr-packet process, at most 100
  *      in flight.
+ *   4. direct, latency (with --rate): the same paced, the measurement floor.
  * "Added latency" is, per probe that got a reply, the time from the write
  * of its request to the read of its answer (CLOCK_MONOTONIC) minus the
  * round-trip time mtr-packet measured.
+ *
+ * With --targets N the probes go round-robin to N distinct addresses spread
+ * over 127.0.0.0/8 (--print-targets lists them, for fping -f).
+ *
+ * Two memory modes measure the daemon's resident set (VmRSS of --daemon-pid)
+ * instead of running passes:
+ *   --hold-probes N        N probes in flight on one connection, to a target
+ *                          that does not answer (a documentation address that
+ *                          the caller routes into a network namespace of its
+ *                          own, where echo requests are ignored);
+ *   --hold-connections N   N idle connections, first N that never wrote, then
+ *                          N more that each had one version request answered.
+ * The daemon's stats request tells when it holds them all.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -61,7 +75,18 @@ enum {
 /* mtr-packet loses replies beyond about this many in flight on loopback. */
 #define DIRECT_SAFE_WINDOW 100L
 /* Per-probe timeout in seconds, sent to the daemon and to mtr-packet. */
-#define PROBE_TIMEOUT_S 5
+#define PROBE_TIMEOUT_DEFAULT 5L
+#define PROBE_TIMEOUT_MAX 3600L
+/* --targets: the spread of addresses, first and last usable of 127/8. */
+#define SPREAD_FIRST 0x7f000101UL /* 127.0.1.1 */
+#define SPREAD_LAST 0x7ffffffeUL  /* 127.255.255.254 */
+#define TARGETS_MAX 1000000L
+/* Memory modes: how long the daemon gets to take in what we hold, in s. */
+#define HOLD_WAIT_S 60.0
+/* Memory modes: pause between stats requests while waiting, in ms. */
+#define HOLD_POLL_MS 50
+/* Memory modes: at most this many connections (fds of our own). */
+#define HOLD_CONNS_MAX 100000L
 #define OVERALL_TIMEOUT_DEFAULT 120.0
 /* How long the version request to the daemon may take, in seconds. */
 #define HELLO_TIMEOUT_S 5.0
@@ -96,10 +121,38 @@ struct options {
 	const char *target;       /* --target */
 	int ip_version;           /* 4 or 6, from the target */
 	char local[INET6_ADDRSTRLEN]; /* source address for the target */
+	long ntargets;            /* --targets, else 1 (the --target) */
+	char (*targets)[INET6_ADDRSTRLEN]; /* ntargets addresses */
+	char (*locals)[INET6_ADDRSTRLEN];  /* their source addresses */
+	long probe_timeout;       /* --probe-timeout, seconds */
+	long paced_n;             /* --paced-n: probes of the paced passes */
 	double timeout_s;         /* --timeout, overall */
-	bool run_daemon;
-	bool run_direct;
+	unsigned passes;          /* PASS_BIT_* to run */
+	bool run_daemon;          /* some daemon pass runs */
+	bool run_direct;          /* some direct pass runs */
 	bool json;
+	bool summary;             /* --summary: one line per pass */
+	bool print_targets;       /* --print-targets */
+	long hold_probes;         /* --hold-probes, 0 = not this mode */
+	long hold_conns;          /* --hold-connections, 0 = not this mode */
+	long daemon_pid;          /* --daemon-pid, for VmRSS */
+};
+
+/* The passes --passes can name. */
+enum {
+	PASS_BIT_THROUGHPUT = 1u << 0,
+	PASS_BIT_LATENCY = 1u << 1,
+	PASS_BIT_DIRECT = 1u << 2,
+	PASS_BIT_DIRECT_LATENCY = 1u << 3,
+};
+static const struct {
+	const char *name;
+	unsigned bit;
+} pass_names[] = {
+	{ "throughput", PASS_BIT_THROUGHPUT },
+	{ "latency", PASS_BIT_LATENCY },
+	{ "direct", PASS_BIT_DIRECT },
+	{ "direct-latency", PASS_BIT_DIRECT_LATENCY },
 };
 
 /* How many answers carried one result word. */
@@ -191,9 +244,14 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: " PROG " [-s SOCKET] [-n N] [-w WINDOW] [--protocol icmp|udp]\n"
-		"       [--rate PPS] [--latency-window W] [--direct-window W]\n"
-		"       [--mtr-packet PATH] [--target ADDR] [--timeout SEC]\n"
-		"       [--direct-only|--daemon-only] [--json]\n"
+		"       [--rate PPS] [--paced-n N] [--latency-window W] [--direct-window W]\n"
+		"       [--mtr-packet PATH] [--target ADDR | --targets N] [--probe-timeout SEC]\n"
+		"       [--timeout SEC] [--passes LIST | --direct-only | --daemon-only]\n"
+		"       [--json | --summary]\n"
+		"   or: " PROG " --print-targets --targets N\n"
+		"   or: " PROG " -s SOCKET --daemon-pid PID --hold-probes N --target ADDR\n"
+		"       [--probe-timeout SEC]\n"
+		"   or: " PROG " -s SOCKET --daemon-pid PID --hold-connections N\n"
 		"Measure mtrprobed's throughput and added latency against one mtr-packet\n"
 		"process driven directly.  Probes go to loopback only.\n"
 		"\n"
@@ -203,22 +261,44 @@ static void usage(FILE *f)
 		"  -w WINDOW           throughput pass: most requests outstanding on the\n"
 		"                      connection (default 0: all N at once)\n"
 		"  --latency-window W  latency pass: most outstanding (default %ld)\n"
-		"  --rate PPS          latency pass: also pace requests at PPS per second\n"
+		"  --rate PPS          latency pass: also pace requests at PPS per second,\n"
+		"                      and add a paced direct pass (the floor)\n"
+		"  --paced-n N         probes in the paced passes (default: -n)\n"
 		"  --direct-window W   direct pass: most in flight in mtr-packet (default %ld)\n"
 		"  --protocol P        icmp (default) or udp\n"
 		"  --mtr-packet PATH   mtr-packet for the direct pass (default $MTR_PACKET,\n"
 		"                      else mtr-packet from PATH)\n"
 		"  --target ADDR       127.x.x.x or ::1 (default 127.0.0.1)\n"
+		"  --targets N         N distinct addresses from 127.0.1.1 spread evenly over\n"
+		"                      127.0.0.0/8, probed round-robin (1 to %ld)\n"
+		"  --print-targets     print the --targets addresses, one a line, and exit\n"
+		"  --probe-timeout SEC each probe's timeout (default %ld)\n"
 		"  --timeout SEC       give up on the whole run after SEC s (default %.0f)\n"
-		"  --direct-only       only the direct pass\n"
+		"  --passes LIST       comma-separated passes to run, of: throughput,\n"
+		"                      latency, direct, direct-latency (default: the first\n"
+		"                      three, and direct-latency with --rate)\n"
+		"  --direct-only       only the direct passes\n"
 		"  --daemon-only       only the daemon passes\n"
 		"  --json              print one JSON object instead of a table\n"
+		"  --summary           print one line per pass instead of a table:\n"
+		"                      pass KEY probes answered lost probes/s p50 p99 max wall_s\n"
+		"  --daemon-pid PID    memory modes: the daemon whose VmRSS is read\n"
+		"  --hold-probes N     memory mode: hold N probes in flight on one connection\n"
+		"                      to --target, which may also be an address of\n"
+		"                      192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24 or\n"
+		"                      2001:db8::/32 when run in a network namespace with\n"
+		"                      no default route and an address of that network\n"
+		"                      (one of your own, where the target does not answer,\n"
+		"                      as run-all.sh makes); report VmRSS before and with\n"
+		"  --hold-connections N memory mode: open N idle connections, then N more\n"
+		"                      that each had a version request answered; report\n"
+		"                      VmRSS before and with each set\n"
 		"  -h, --help          print this help\n"
 		"\n"
 		"Exit status: 0 when every pass completed (even with lost probes),\n"
 		"1 when one did not (timeout, lost connection, cannot start), 2 on usage.\n",
-		N_DEFAULT, LATENCY_WINDOW_DEFAULT, DIRECT_WINDOW_DEFAULT,
-		OVERALL_TIMEOUT_DEFAULT);
+		N_DEFAULT, LATENCY_WINDOW_DEFAULT, DIRECT_WINDOW_DEFAULT, TARGETS_MAX,
+		PROBE_TIMEOUT_DEFAULT, OVERALL_TIMEOUT_DEFAULT);
 }
 
 /* Parse a whole decimal integer from min to max into *ret; false if not. */
@@ -249,28 +329,29 @@ static bool parse_double(const char *s, double min, double max, double *ret)
 	return true;
 }
 
-/* Find the source address for the target as the daemon does: connect a
- * UDP socket to it and read the address back.  0 or -errno. */
-static int route_source(struct options *o)
+/* Find the source address for target (IP version ipv) as the daemon does:
+ * connect a UDP socket to it and read the address back into local
+ * (INET6_ADDRSTRLEN bytes).  0 or -errno. */
+static int route_source(const char *target, int ipv, char *local)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl;
 	int fd, ret = 0;
 
 	memset(&ss, 0, sizeof(ss));
-	if (o->ip_version == 4) {
+	if (ipv == 4) {
 		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
 
 		sin->sin_family = AF_INET;
 		sin->sin_port = htons(9);
-		inet_pton(AF_INET, o->target, &sin->sin_addr);
+		inet_pton(AF_INET, target, &sin->sin_addr);
 		sl = sizeof(*sin);
 	} else {
 		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
 
 		sin6->sin6_family = AF_INET6;
 		sin6->sin6_port = htons(9);
-		inet_pton(AF_INET6, o->target, &sin6->sin6_addr);
+		inet_pton(AF_INET6, target, &sin6->sin6_addr);
 		sl = sizeof(*sin6);
 	}
 	fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -279,35 +360,140 @@ static int route_source(struct options *o)
 	if (connect(fd, (struct sockaddr *)&ss, sl) < 0 ||
 	    getsockname(fd, (struct sockaddr *)&ss, &sl) < 0) {
 		ret = -errno;
-	} else if (o->ip_version == 4) {
-		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr,
-			  o->local, sizeof(o->local));
+	} else if (ipv == 4) {
+		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, local,
+			  INET6_ADDRSTRLEN);
 	} else {
-		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr,
-			  o->local, sizeof(o->local));
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, local,
+			  INET6_ADDRSTRLEN);
 	}
 	close(fd);
 	return ret;
 }
 
-/* Accept only 127.0.0.0/8 and ::1 as the target; set the IP version. */
-static bool check_target(struct options *o)
+/* What kind of address a target is. */
+enum target_kind {
+	TARGET_BAD,
+	TARGET_LOOPBACK,      /* 127.0.0.0/8, ::1 */
+	TARGET_DOCUMENTATION, /* 192.0.2/24, 198.51.100/24, 203.0.113/24, 2001:db8::/32 */
+};
+
+/* The kind of the literal s, setting *ipv to 4 or 6. */
+static enum target_kind target_kind(const char *s, int *ipv)
 {
 	struct in_addr a4;
 	struct in6_addr a6;
 
-	if (inet_pton(AF_INET, o->target, &a4) == 1) {
-		if ((ntohl(a4.s_addr) >> 24) != 127)
+	if (inet_pton(AF_INET, s, &a4) == 1) {
+		uint32_t a = ntohl(a4.s_addr);
+
+		*ipv = 4;
+		if ((a >> 24) == 127)
+			return TARGET_LOOPBACK;
+		if ((a >> 8) == 0xc00002 || (a >> 8) == 0xc63364 || (a >> 8) == 0xcb0071)
+			return TARGET_DOCUMENTATION;
+		return TARGET_BAD;
+	}
+	if (inet_pton(AF_INET6, s, &a6) == 1) {
+		*ipv = 6;
+		if (IN6_IS_ADDR_LOOPBACK(&a6))
+			return TARGET_LOOPBACK;
+		if (a6.s6_addr[0] == 0x20 && a6.s6_addr[1] == 0x01 && a6.s6_addr[2] == 0x0d &&
+		    a6.s6_addr[3] == 0xb8)
+			return TARGET_DOCUMENTATION;
+	}
+	return TARGET_BAD;
+}
+
+/* Whether a and b are in the same documentation network (192.0.2.0/24,
+ * 198.51.100.0/24, 203.0.113.0/24 or 2001:db8::/32). */
+static bool same_documentation_net(const char *a, const char *b)
+{
+	int va, vb;
+	unsigned char na[16], nb[16];
+
+	if (target_kind(a, &va) != TARGET_DOCUMENTATION ||
+	    target_kind(b, &vb) != TARGET_DOCUMENTATION || va != vb)
+		return false;
+	if (inet_pton(va == 4 ? AF_INET : AF_INET6, a, na) != 1 ||
+	    inet_pton(vb == 4 ? AF_INET : AF_INET6, b, nb) != 1)
+		return false;
+	return !memcmp(na, nb, va == 4 ? 3 : 4);
+}
+
+/* Whether this network namespace has a default route (IPv4 or IPv6), or
+ * its routes cannot be read. */
+static bool has_default_route(void)
+{
+	char line[512], dest[64], mask[64], iface[64];
+	bool found = false;
+	FILE *f;
+
+	f = fopen("/proc/net/route", "re");
+	if (!f)
+		return true;
+	while (!found && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%63s %63s %*s %*s %*s %*s %*s %63s", iface, dest, mask) == 3 &&
+		    !strcmp(dest, "00000000") && !strcmp(mask, "00000000"))
+			found = true;
+	fclose(f);
+	f = fopen("/proc/net/ipv6_route", "re");
+	if (!f)
+		return found;
+	while (!found && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%63s %63s", dest, mask) == 2 &&
+		    !strcmp(dest, "00000000000000000000000000000000") && !strcmp(mask, "00") &&
+		    !strstr(line, " lo\n"))
+			found = true;
+	fclose(f);
+	return found;
+}
+
+/* Fill o->targets: the one --target, or --targets N spread over 127/8:
+ * address i is 127.0.1.1 + i * ((127.255.255.254 - 127.0.1.1) / N).
+ * false when out of memory. */
+static bool make_targets(struct options *o, long n)
+{
+	unsigned long stride = n > 1 ? (SPREAD_LAST - SPREAD_FIRST) / (unsigned long)n : 0;
+	long i;
+
+	o->targets = calloc((size_t)n, sizeof(*o->targets));
+	o->locals = calloc((size_t)n, sizeof(*o->locals));
+	if (!o->targets || !o->locals)
+		return false;
+	o->ntargets = n;
+	if (n == 1 && o->target) {
+		snprintf(o->targets[0], sizeof(o->targets[0]), "%s", o->target);
+		return true;
+	}
+	for (i = 0; i < n; i++) {
+		struct in_addr a;
+
+		a.s_addr = htonl((uint32_t)(SPREAD_FIRST + (unsigned long)i * stride));
+		inet_ntop(AF_INET, &a, o->targets[i], sizeof(o->targets[i]));
+	}
+	return true;
+}
+
+/* Parse a --passes list into *bits; false if a name is unknown. */
+static bool parse_passes(const char *s, unsigned *bits)
+{
+	char buf[256], *save = NULL, *tok;
+	size_t i;
+
+	if (strlen(s) >= sizeof(buf))
+		return false;
+	memcpy(buf, s, strlen(s) + 1);
+	*bits = 0;
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		for (i = 0; i < sizeof(pass_names) / sizeof(pass_names[0]); i++)
+			if (!strcmp(tok, pass_names[i].name))
+				break;
+		if (i == sizeof(pass_names) / sizeof(pass_names[0]))
 			return false;
-		o->ip_version = 4;
-		return true;
+		*bits |= pass_names[i].bit;
 	}
-	if (inet_pton(AF_INET6, o->target, &a6) == 1 &&
-	    IN6_IS_ADDR_LOOPBACK(&a6)) {
-		o->ip_version = 6;
-		return true;
-	}
-	return false;
+	return *bits != 0;
 }
 
 /* Fill o from the command line; EXIT_DONE to go on, HELP_SHOWN, or an
@@ -317,7 +503,9 @@ static int parse_options(struct options *o, int argc, char **argv)
 	enum {
 		OPT_PROTOCOL = 256, OPT_RATE, OPT_MTR_PACKET, OPT_DIRECT_ONLY,
 		OPT_DAEMON_ONLY, OPT_JSON, OPT_TARGET, OPT_TIMEOUT,
-		OPT_LATENCY_WINDOW, OPT_DIRECT_WINDOW,
+		OPT_LATENCY_WINDOW, OPT_DIRECT_WINDOW, OPT_TARGETS, OPT_PRINT_TARGETS,
+		OPT_PROBE_TIMEOUT, OPT_PACED_N, OPT_PASSES, OPT_SUMMARY, OPT_DAEMON_PID,
+		OPT_HOLD_PROBES, OPT_HOLD_CONNS,
 	};
 	static const struct option longopts[] = {
 		{ "protocol", required_argument, NULL, OPT_PROTOCOL },
@@ -330,13 +518,26 @@ static int parse_options(struct options *o, int argc, char **argv)
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "latency-window", required_argument, NULL, OPT_LATENCY_WINDOW },
 		{ "direct-window", required_argument, NULL, OPT_DIRECT_WINDOW },
+		{ "targets", required_argument, NULL, OPT_TARGETS },
+		{ "print-targets", no_argument, NULL, OPT_PRINT_TARGETS },
+		{ "probe-timeout", required_argument, NULL, OPT_PROBE_TIMEOUT },
+		{ "paced-n", required_argument, NULL, OPT_PACED_N },
+		{ "passes", required_argument, NULL, OPT_PASSES },
+		{ "summary", no_argument, NULL, OPT_SUMMARY },
+		{ "daemon-pid", required_argument, NULL, OPT_DAEMON_PID },
+		{ "hold-probes", required_argument, NULL, OPT_HOLD_PROBES },
+		{ "hold-connections", required_argument, NULL, OPT_HOLD_CONNS },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	bool direct_only = false, daemon_only = false;
+	bool direct_only = false, daemon_only = false, target_given = false;
+	enum target_kind kind = TARGET_LOOPBACK;
+	unsigned passes = 0;
+	long ntargets = 0;
 	double paced;
 	const char *env;
-	int c, ret;
+	int c, ret, modes;
+	long i;
 
 	memset(o, 0, sizeof(*o));
 	o->n = N_DEFAULT;
@@ -345,6 +546,7 @@ static int parse_options(struct options *o, int argc, char **argv)
 	o->protocol = "icmp";
 	o->target = "127.0.0.1";
 	o->timeout_s = OVERALL_TIMEOUT_DEFAULT;
+	o->probe_timeout = PROBE_TIMEOUT_DEFAULT;
 
 	while ((c = getopt_long(argc, argv, "s:n:w:h", longopts, NULL)) != -1) {
 		switch (c) {
@@ -390,6 +592,13 @@ static int parse_options(struct options *o, int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			break;
+		case OPT_PACED_N:
+			if (!parse_long(optarg, 1, N_MAX, &o->paced_n)) {
+				fprintf(stderr, PROG ": --paced-n: must be an integer from 1 to %ld\n",
+					N_MAX);
+				return EXIT_USAGE;
+			}
+			break;
 		case OPT_MTR_PACKET:
 			o->mtr_packet = optarg;
 			break;
@@ -399,15 +608,63 @@ static int parse_options(struct options *o, int argc, char **argv)
 		case OPT_DAEMON_ONLY:
 			daemon_only = true;
 			break;
+		case OPT_PASSES:
+			if (!parse_passes(optarg, &passes)) {
+				fprintf(stderr, PROG ": --passes: a comma-separated list of throughput, "
+					"latency, direct, direct-latency\n");
+				return EXIT_USAGE;
+			}
+			break;
 		case OPT_JSON:
 			o->json = true;
 			break;
+		case OPT_SUMMARY:
+			o->summary = true;
+			break;
 		case OPT_TARGET:
 			o->target = optarg;
+			target_given = true;
+			break;
+		case OPT_TARGETS:
+			if (!parse_long(optarg, 1, TARGETS_MAX, &ntargets)) {
+				fprintf(stderr, PROG ": --targets: must be an integer from 1 to %ld\n",
+					TARGETS_MAX);
+				return EXIT_USAGE;
+			}
+			break;
+		case OPT_PRINT_TARGETS:
+			o->print_targets = true;
+			break;
+		case OPT_PROBE_TIMEOUT:
+			if (!parse_long(optarg, 1, PROBE_TIMEOUT_MAX, &o->probe_timeout)) {
+				fprintf(stderr, PROG ": --probe-timeout: must be an integer from 1 to %ld\n",
+					PROBE_TIMEOUT_MAX);
+				return EXIT_USAGE;
+			}
 			break;
 		case OPT_TIMEOUT:
 			if (!parse_double(optarg, 1.0, 86400.0, &o->timeout_s)) {
 				fprintf(stderr, PROG ": --timeout: must be a number of seconds from 1 to 86400\n");
+				return EXIT_USAGE;
+			}
+			break;
+		case OPT_DAEMON_PID:
+			if (!parse_long(optarg, 1, INT_MAX, &o->daemon_pid)) {
+				fprintf(stderr, PROG ": --daemon-pid: must be a process id\n");
+				return EXIT_USAGE;
+			}
+			break;
+		case OPT_HOLD_PROBES:
+			if (!parse_long(optarg, 1, N_MAX, &o->hold_probes)) {
+				fprintf(stderr, PROG ": --hold-probes: must be an integer from 1 to %ld\n",
+					N_MAX);
+				return EXIT_USAGE;
+			}
+			break;
+		case OPT_HOLD_CONNS:
+			if (!parse_long(optarg, 1, HOLD_CONNS_MAX, &o->hold_conns)) {
+				fprintf(stderr, PROG ": --hold-connections: must be an integer from 1 to %ld\n",
+					HOLD_CONNS_MAX);
 				return EXIT_USAGE;
 			}
 			break;
@@ -423,24 +680,73 @@ static int parse_options(struct options *o, int argc, char **argv)
 		fprintf(stderr, PROG ": unexpected argument '%s'\n", argv[optind]);
 		return EXIT_USAGE;
 	}
-	if (direct_only && daemon_only) {
-		fprintf(stderr, PROG ": --direct-only and --daemon-only exclude each other\n");
+	modes = (o->print_targets ? 1 : 0) + (o->hold_probes ? 1 : 0) + (o->hold_conns ? 1 : 0);
+	if (modes > 1) {
+		fprintf(stderr, PROG ": --print-targets, --hold-probes and --hold-connections "
+			"exclude each other\n");
 		return EXIT_USAGE;
 	}
-	o->run_daemon = !direct_only;
-	o->run_direct = !daemon_only;
-	if (!check_target(o)) {
-		fprintf(stderr, PROG ": --target: only 127.x.x.x or ::1 allowed, not '%s'\n",
-			o->target);
+	if (direct_only + daemon_only + (passes != 0) > 1) {
+		fprintf(stderr, PROG ": --passes, --direct-only and --daemon-only exclude each other\n");
 		return EXIT_USAGE;
+	}
+	if (o->json && o->summary) {
+		fprintf(stderr, PROG ": --json and --summary exclude each other\n");
+		return EXIT_USAGE;
+	}
+	if (ntargets && target_given) {
+		fprintf(stderr, PROG ": --target and --targets exclude each other\n");
+		return EXIT_USAGE;
+	}
+	if (o->print_targets && !ntargets) {
+		fprintf(stderr, PROG ": --print-targets needs --targets N\n");
+		return EXIT_USAGE;
+	}
+	if ((o->hold_probes || o->hold_conns) && !o->daemon_pid) {
+		fprintf(stderr, PROG ": the memory modes need --daemon-pid PID\n");
+		return EXIT_USAGE;
+	}
+	if (!passes) {
+		passes = PASS_BIT_THROUGHPUT | PASS_BIT_LATENCY | PASS_BIT_DIRECT;
+		if (o->rate > 0)
+			passes |= PASS_BIT_DIRECT_LATENCY;
+		if (direct_only)
+			passes &= PASS_BIT_DIRECT | PASS_BIT_DIRECT_LATENCY;
+		if (daemon_only)
+			passes &= PASS_BIT_THROUGHPUT | PASS_BIT_LATENCY;
+	}
+	if ((passes & PASS_BIT_DIRECT_LATENCY) && o->rate <= 0) {
+		fprintf(stderr, PROG ": --passes direct-latency needs --rate PPS\n");
+		return EXIT_USAGE;
+	}
+	o->passes = passes;
+	o->run_daemon = (passes & (PASS_BIT_THROUGHPUT | PASS_BIT_LATENCY)) != 0;
+	o->run_direct = (passes & (PASS_BIT_DIRECT | PASS_BIT_DIRECT_LATENCY)) != 0;
+	if (o->hold_conns)
+		o->run_direct = false;
+	if (!o->paced_n)
+		o->paced_n = o->n;
+	if (ntargets) {
+		o->ip_version = 4;
+		o->target = NULL;
+	} else {
+		kind = target_kind(o->target, &o->ip_version);
+		if (kind == TARGET_BAD || (kind == TARGET_DOCUMENTATION && !o->hold_probes)) {
+			fprintf(stderr, PROG ": --target: only 127.x.x.x or ::1 allowed%s, not '%s'\n",
+				o->hold_probes ? " (or a documentation address)" : "", o->target);
+			return EXIT_USAGE;
+		}
+		ntargets = 1;
 	}
 	/* Each paced pass takes N / PPS, plus a probe timeout if one is lost. */
-	paced = (o->run_daemon ? 1.0 : 0.0) + (o->run_direct ? 1.0 : 0.0);
-	paced *= (double)o->n / (o->rate > 0 ? o->rate : 1.0) + PROBE_TIMEOUT_S + 1;
-	if (o->rate > 0 && paced >= o->timeout_s) {
+	paced = ((passes & PASS_BIT_LATENCY) ? 1.0 : 0.0) +
+		((passes & PASS_BIT_DIRECT_LATENCY) ? 1.0 : 0.0);
+	paced *= (double)o->paced_n / (o->rate > 0 ? o->rate : 1.0) + (double)o->probe_timeout + 1;
+	if (o->rate > 0 && !o->hold_probes && !o->hold_conns && !o->print_targets &&
+	    paced >= o->timeout_s) {
 		fprintf(stderr, PROG ": --rate: the paced passes of %ld probes at %g/s need up "
-			"to %.0f s, more than the overall --timeout of %.0f s; lower -n or raise "
-			"--timeout\n", o->n, o->rate, paced, o->timeout_s);
+			"to %.0f s, more than the overall --timeout of %.0f s; lower --paced-n or "
+			"raise --timeout\n", o->paced_n, o->rate, paced, o->timeout_s);
 		return EXIT_USAGE;
 	}
 	if (!o->socket) {
@@ -451,10 +757,31 @@ static int parse_options(struct options *o, int argc, char **argv)
 		env = getenv("MTR_PACKET");
 		o->mtr_packet = env && *env ? env : "mtr-packet";
 	}
-	ret = route_source(o);
-	if (ret < 0) {
-		fprintf(stderr, PROG ": no route to %s: %s\n", o->target, strerror(-ret));
+	if (!make_targets(o, ntargets)) {
+		fprintf(stderr, PROG ": out of memory for %ld targets\n", ntargets);
 		return EXIT_INCOMPLETE;
+	}
+	if (!o->target)
+		o->target = o->targets[0];
+	if (o->print_targets || o->hold_conns)
+		return EXIT_DONE;
+	for (i = 0; i < o->ntargets; i++) {
+		ret = route_source(o->targets[i], o->ip_version, o->locals[i]);
+		if (ret < 0) {
+			fprintf(stderr, PROG ": no route to %s: %s\n", o->targets[i], strerror(-ret));
+			return EXIT_INCOMPLETE;
+		}
+	}
+	memcpy(o->local, o->locals[0], sizeof(o->local));
+	if (kind == TARGET_DOCUMENTATION &&
+	    (has_default_route() || !same_documentation_net(o->target, o->local))) {
+		/* Only a namespace of the caller's own, without a way off the
+		 * machine and with an address in the target's documentation
+		 * network, may carry these probes. */
+		fprintf(stderr, PROG ": --target %s: only inside a network namespace without a "
+			"default route, with an address of the target's documentation network "
+			"(here: source %s): see run-all.sh\n", o->target, o->local);
+		return EXIT_USAGE;
 	}
 	return EXIT_DONE;
 }
@@ -519,17 +846,19 @@ static void copy_json_string(json_t *obj, const char *key, char *buf, size_t len
 	snprintf(buf, len, "%s", s ? s : "?");
 }
 
-/* Ask the daemon for its version over a fresh connection, so that an
- * absent daemon is reported before any pass.  0, or -1 with err set. */
-static int daemon_hello(const char *path, struct daemon_info *info, char *err, size_t errlen)
+/* Write the request line req on a fresh connection to path and parse the
+ * one-line answer into *out (an object without "error"); 0, or -1 with err
+ * set. */
+static int daemon_ask(const char *path, const char *req, json_t **out, char *err,
+		      size_t errlen)
 {
-	static const char req[] = "{\"op\":\"version\",\"id\":\"bench\"}\n";
-	char buf[4096];
-	size_t len = 0, off = 0;
+	char buf[16384];
+	size_t len = 0, off = 0, reqlen = strlen(req);
 	int64_t deadline = now_ns() + (int64_t)(HELLO_TIMEOUT_S * NS_PER_S);
 	int fd, ret = -1;
 	char *nl = NULL;
 
+	*out = NULL;
 	fd = connect_daemon(path);
 	if (fd < 0) {
 		snprintf(err, errlen, "cannot connect to %s: %s", path, strerror(-fd));
@@ -540,11 +869,11 @@ static int daemon_hello(const char *path, struct daemon_info *info, char *err, s
 		int64_t left = deadline - now_ns();
 		ssize_t r;
 
-		if (off < sizeof(req) - 1)
+		if (off < reqlen)
 			pfd.events |= POLLOUT;
 		if (left <= 0) {
-			snprintf(err, errlen, "no answer from %s to a version request within %.0f s",
-				 path, HELLO_TIMEOUT_S);
+			snprintf(err, errlen, "no answer from %s to %.40s within %.0f s", path, req,
+				 HELLO_TIMEOUT_S);
 			goto out;
 		}
 		if (poll(&pfd, 1, (int)(left / 1000000 + 1)) < 0) {
@@ -554,7 +883,7 @@ static int daemon_hello(const char *path, struct daemon_info *info, char *err, s
 			goto out;
 		}
 		if (pfd.revents & POLLOUT) {
-			r = write(fd, req + off, sizeof(req) - 1 - off);
+			r = write(fd, req + off, reqlen - off);
 			if (r > 0)
 				off += (size_t)r;
 		}
@@ -570,31 +899,42 @@ static int daemon_hello(const char *path, struct daemon_info *info, char *err, s
 		len += (size_t)r;
 		nl = memchr(buf, '\n', len);
 		if (!nl && len == sizeof(buf) - 1) {
-			snprintf(err, errlen, "answer to the version request too long");
+			snprintf(err, errlen, "answer to %.40s too long", req);
 			goto out;
 		}
 	}
 	{
 		json_error_t jerr;
 		json_t *root = json_loadb(buf, (size_t)(nl - buf), 0, &jerr);
-		json_t *w;
 
 		if (!json_is_object(root) || json_object_get(root, "error")) {
-			snprintf(err, errlen, "unexpected answer to a version request: %.*s",
+			snprintf(err, errlen, "unexpected answer to %.40s: %.*s", req,
 				 (int)(nl - buf), buf);
 			json_decref(root);
 			goto out;
 		}
-		copy_json_string(root, "daemon", info->daemon, sizeof(info->daemon));
-		copy_json_string(root, "mtr_packet", info->mtr_packet, sizeof(info->mtr_packet));
-		w = json_object_get(root, "workers");
-		info->workers = json_is_integer(w) ? (long)json_integer_value(w) : -1;
-		json_decref(root);
+		*out = root;
 	}
 	ret = 0;
 out:
 	close(fd);
 	return ret;
+}
+
+/* Ask the daemon for its version over a fresh connection, so that an
+ * absent daemon is reported before any pass.  0, or -1 with err set. */
+static int daemon_hello(const char *path, struct daemon_info *info, char *err, size_t errlen)
+{
+	json_t *root, *w;
+
+	if (daemon_ask(path, "{\"op\":\"version\",\"id\":\"bench\"}\n", &root, err, errlen) < 0)
+		return -1;
+	copy_json_string(root, "daemon", info->daemon, sizeof(info->daemon));
+	copy_json_string(root, "mtr_packet", info->mtr_packet, sizeof(info->mtr_packet));
+	w = json_object_get(root, "workers");
+	info->workers = json_is_integer(w) ? (long)json_integer_value(w) : -1;
+	json_decref(root);
+	return 0;
 }
 
 /* Set up a pass of n probes; false when out of memory. */
@@ -764,18 +1104,19 @@ static void direct_line(struct pass *p, const char *line, size_t len, int64_t t)
 static size_t format_request(const struct options *o, enum pass_kind kind, long id,
 			     char *buf, size_t cap)
 {
+	long t = (id - 1) % o->ntargets;
 	int len;
 
 	if (kind == PASS_DAEMON) {
 		len = snprintf(buf, cap,
-			       "{\"op\":\"probe\",\"id\":%ld,\"host\":\"%s\",\"timeout\":%d%s}\n",
-			       id, o->target, PROBE_TIMEOUT_S,
+			       "{\"op\":\"probe\",\"id\":%ld,\"host\":\"%s\",\"timeout\":%ld%s}\n",
+			       id, o->targets[t], o->probe_timeout,
 			       strcmp(o->protocol, "icmp") ? ",\"protocol\":\"udp\"" : "");
 	} else {
 		len = snprintf(buf, cap,
-			       "%ld send-probe ip-%d %s local-ip-%d %s protocol %s timeout %d\n",
-			       id, o->ip_version, o->target, o->ip_version, o->local,
-			       o->protocol, PROBE_TIMEOUT_S);
+			       "%ld send-probe ip-%d %s local-ip-%d %s protocol %s timeout %ld\n",
+			       id, o->ip_version, o->targets[t], o->ip_version, o->locals[t],
+			       o->protocol, o->probe_timeout);
 	}
 	return len < 0 ? 0 : (size_t)len;
 }
@@ -1106,7 +1447,7 @@ static bool add_pass(struct run *r, struct pass **slot, enum pass_kind kind, con
 	char pace[32] = "", tag[sizeof(p->tag)];
 	bool ok;
 
-	ok = pass_init(p, kind, key, o->n, window, rate);
+	ok = pass_init(p, kind, key, rate > 0 ? o->paced_n : o->n, window, rate);
 	*slot = p;
 	if (rate > 0)
 		snprintf(pace, sizeof(pace), "rate=%g/s, ", rate);
@@ -1144,8 +1485,15 @@ static void print_table(const struct options *o, const struct daemon_info *info,
 	const char *sep = " ";
 	int i, j, w = 4;
 
-	printf(PROG ": %ld %s probes per pass to %s (source %s), probe timeout %d s\n",
-	       o->n, o->protocol, o->target, o->local, PROBE_TIMEOUT_S);
+	if (o->ntargets > 1)
+		printf(PROG ": %ld %s probes per pass (%ld per paced pass), round-robin to %ld "
+		       "targets %s ... %s (source %s), probe timeout %ld s\n", o->n, o->protocol,
+		       o->paced_n, o->ntargets, o->targets[0], o->targets[o->ntargets - 1], o->local,
+		       o->probe_timeout);
+	else
+		printf(PROG ": %ld %s probes per pass (%ld per paced pass) to %s (source %s), "
+		       "probe timeout %ld s\n", o->n, o->protocol, o->paced_n, o->target, o->local,
+		       o->probe_timeout);
 	if (o->run_daemon)
 		printf("daemon: mtrprobed %s on %s, %ld workers, mtr-packet %s\n", info->daemon,
 		       o->socket, info->workers, info->mtr_packet);
@@ -1181,7 +1529,7 @@ static void print_table(const struct options *o, const struct daemon_info *info,
 		printf("note: \"%s\" writes every request at once: its observed\n"
 		       "      time includes time queued behind this client's own backlog, so its\n"
 		       "      added latency is not the daemon's; see \"%s\".\n",
-		       r->thr->label, r->lat->label);
+		       r->thr->label, r->lat ? r->lat->label : "a pass with a window");
 	if (r->lat && r->lat->ran && r->lat->rate <= 0)
 		printf("note: with a window of W and no --rate, the added latency includes time\n"
 		       "      queued inside mtr-packet behind up to W probes: compare it with the\n"
@@ -1319,10 +1667,13 @@ static int print_json(const struct options *o, const struct daemon_info *info,
 		daemon = json_null();
 	}
 	json_object_set_new(root, "target", json_string(o->target));
+	json_object_set_new(root, "targets", json_integer(o->ntargets));
+	json_object_set_new(root, "last_target", json_string(o->targets[o->ntargets - 1]));
 	json_object_set_new(root, "local_ip", json_string(o->local));
 	json_object_set_new(root, "protocol", json_string(o->protocol));
 	json_object_set_new(root, "probes", json_integer(o->n));
-	json_object_set_new(root, "probe_timeout_s", json_integer(PROBE_TIMEOUT_S));
+	json_object_set_new(root, "paced_probes", json_integer(o->paced_n));
+	json_object_set_new(root, "probe_timeout_s", json_integer(o->probe_timeout));
 	json_object_set_new(root, "overall_timeout_s", json_real(o->timeout_s));
 	json_object_set_new(root, "daemon", daemon);
 	json_object_set_new(root, "mtr_packet",
@@ -1338,6 +1689,356 @@ static int print_json(const struct options *o, const struct daemon_info *info,
 out:
 	json_decref(root);
 	return ret;
+}
+
+/* Sleep for ms milliseconds. */
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* The resident set (VmRSS) of process pid in kB, or -1. */
+static long vmrss_kb(long pid)
+{
+	char path[64], line[256];
+	long kb = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/status", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+/* The counters of the daemon's stats answer that the memory modes use. */
+struct daemon_stats {
+	long long started;   /* probes.started */
+	long long completed; /* probes.completed */
+	long long in_flight; /* probes.in_flight: out at a worker */
+	long long queued;    /* probes.queued: waiting for a worker */
+	long long connected; /* clients.connected, the stats connection included */
+	long long workers;   /* workers.configured */
+	long long alive;     /* workers.alive */
+};
+
+/* An integer member of an object inside root, or 0. */
+static long long stat_member(json_t *root, const char *obj, const char *key)
+{
+	return (long long)json_integer_value(json_object_get(json_object_get(root, obj), key));
+}
+
+/* Ask the daemon for its stats; 0, or -1 with err set. */
+static int daemon_stats(const char *path, struct daemon_stats *st, char *err, size_t errlen)
+{
+	json_t *root;
+
+	if (daemon_ask(path, "{\"op\":\"stats\",\"id\":\"bench-stats\"}\n", &root, err, errlen) < 0)
+		return -1;
+	st->started = stat_member(root, "probes", "started");
+	st->completed = stat_member(root, "probes", "completed");
+	st->in_flight = stat_member(root, "probes", "in_flight");
+	st->queued = stat_member(root, "probes", "queued");
+	st->connected = stat_member(root, "clients", "connected");
+	st->workers = stat_member(root, "workers", "configured");
+	st->alive = stat_member(root, "workers", "alive");
+	json_decref(root);
+	return 0;
+}
+
+/* Wait until every configured worker is alive, so that a baseline RSS does
+ * not miss the daemon's start-up; then *st holds its stats.  0, or -1
+ * after a message. */
+static int daemon_settled(const char *path, struct daemon_stats *st)
+{
+	int64_t deadline = now_ns() + (int64_t)(HOLD_WAIT_S * (double)NS_PER_S);
+	char err[256];
+
+	for (;;) {
+		if (daemon_stats(path, st, err, sizeof(err)) < 0) {
+			fprintf(stderr, PROG ": %s\n", err);
+			return -1;
+		}
+		if (st->alive >= st->workers)
+			return 0;
+		if (now_ns() >= deadline) {
+			fprintf(stderr, PROG ": only %lld of %lld workers alive after %.0f s\n",
+				st->alive, st->workers, HOLD_WAIT_S);
+			return -1;
+		}
+		sleep_ms(HOLD_POLL_MS);
+	}
+}
+
+/* Read and count whatever answer lines are waiting on the non-blocking fd;
+ * false when the connection ended or failed. */
+static bool drain_answers(int fd, long *lines)
+{
+	char buf[65536];
+
+	for (;;) {
+		ssize_t r = read(fd, buf, sizeof(buf));
+		ssize_t i;
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return true;
+		if (r <= 0)
+			return false;
+		for (i = 0; i < r; i++)
+			if (buf[i] == '\n')
+				(*lines)++;
+	}
+}
+
+/* Print a memory figure: the line run-all.sh reads, then its meaning. */
+static void print_memory(const char *what, long count, long rss0, long rss1)
+{
+	long long delta = ((long long)rss1 - rss0) * 1024;
+
+	printf("memory %s count %ld rss_before_kB %ld rss_with_kB %ld delta_bytes %lld "
+	       "bytes_each %.0f\n", what, count, rss0, rss1, delta, (double)delta / (double)count);
+}
+
+/* --hold-probes: N probes in flight to a silent target on one connection;
+ * the daemon's VmRSS before and while it holds them.  An exit status. */
+static int hold_probes(const struct options *o)
+{
+	struct daemon_stats st0, st;
+	char err[256], line[REQ_LINE_MAX];
+	long n = o->hold_probes, sent = 0, answers = 0, rss0, rss1;
+	size_t off = 0, len = 0;
+	int64_t deadline;
+	double wait_s = HOLD_WAIT_S;
+	int fd;
+
+	if ((double)o->probe_timeout / 2 < wait_s)
+		wait_s = (double)o->probe_timeout / 2;
+	if (daemon_settled(o->socket, &st0) < 0)
+		return EXIT_INCOMPLETE;
+	rss0 = vmrss_kb(o->daemon_pid);
+	if (rss0 < 0) {
+		fprintf(stderr, PROG ": cannot read VmRSS of process %ld\n", o->daemon_pid);
+		return EXIT_INCOMPLETE;
+	}
+	fd = connect_daemon(o->socket);
+	if (fd < 0) {
+		fprintf(stderr, PROG ": cannot connect to %s: %s\n", o->socket, strerror(-fd));
+		return EXIT_INCOMPLETE;
+	}
+	/* Write the N requests, reading any (early) answers meanwhile. */
+	deadline = now_ns() + (int64_t)(wait_s * (double)NS_PER_S);
+	while (sent < n || off < len) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN | POLLOUT };
+
+		if (now_ns() >= deadline) {
+			fprintf(stderr, PROG ": the daemon took only %ld of %ld requests in %.0f s\n",
+				sent, n, wait_s);
+			close(fd);
+			return EXIT_INCOMPLETE;
+		}
+		if (off == len) {
+			len = format_request(o, PASS_DAEMON, sent + 1, line, sizeof(line));
+			off = 0;
+			sent++;
+		}
+		if (poll(&pfd, 1, 100) < 0 && errno != EINTR)
+			break;
+		if ((pfd.revents & (POLLIN | POLLHUP | POLLERR)) && !drain_answers(fd, &answers)) {
+			fprintf(stderr, PROG ": the daemon closed the connection\n");
+			close(fd);
+			return EXIT_INCOMPLETE;
+		}
+		if (pfd.revents & POLLOUT) {
+			ssize_t w = write(fd, line + off, len - off);
+
+			if (w > 0)
+				off += (size_t)w;
+			else if (w < 0 && errno != EAGAIN && errno != EINTR)
+				break;
+		}
+	}
+	/* Wait until the daemon has read them all and answered none. */
+	for (;;) {
+		long long held;
+
+		if (daemon_stats(o->socket, &st, err, sizeof(err)) < 0) {
+			fprintf(stderr, PROG ": %s\n", err);
+			close(fd);
+			return EXIT_INCOMPLETE;
+		}
+		held = (st.started - st0.started) - (st.completed - st0.completed);
+		if (held >= n)
+			break;
+		if (now_ns() >= deadline || st.completed > st0.completed) {
+			fprintf(stderr, PROG ": the daemon holds %lld of %ld probes (%lld answered) "
+				"after %.0f s\n", held, n, st.completed - st0.completed, wait_s);
+			close(fd);
+			return EXIT_INCOMPLETE;
+		}
+		sleep_ms(HOLD_POLL_MS);
+	}
+	rss1 = vmrss_kb(o->daemon_pid);
+	(void)drain_answers(fd, &answers);
+	if (daemon_stats(o->socket, &st, err, sizeof(err)) < 0 || answers ||
+	    st.completed != st0.completed) {
+		fprintf(stderr, PROG ": %ld probes were answered while held: the target is not "
+			"silent\n", answers);
+		close(fd);
+		return EXIT_INCOMPLETE;
+	}
+	print_memory("probes", n, rss0, rss1);
+	printf("held %ld probes to %s (timeout %ld s) on one connection: %lld out at workers, "
+	       "%lld queued in the daemon, 0 answered\n", n, o->target, o->probe_timeout,
+	       st.in_flight, st.queued);
+	close(fd);
+	return fflush(stdout) == 0 ? EXIT_DONE : EXIT_INCOMPLETE;
+}
+
+/* Open n connections into fds; with ask, each gets a version request and
+ * its answer is read.  0, or -1 after a message. */
+static int open_idle(const struct options *o, int *fds, long n, bool ask)
+{
+	static const char req[] = "{\"op\":\"version\",\"id\":\"idle\"}\n";
+	long i;
+
+	for (i = 0; i < n; i++) {
+		char buf[512];
+		size_t got = 0;
+
+		fds[i] = connect_daemon(o->socket);
+		if (fds[i] < 0) {
+			fprintf(stderr, PROG ": connection %ld: cannot connect to %s: %s\n", i + 1,
+				o->socket, strerror(-fds[i]));
+			return -1;
+		}
+		if (!ask)
+			continue;
+		if (write(fds[i], req, sizeof(req) - 1) != (ssize_t)(sizeof(req) - 1)) {
+			fprintf(stderr, PROG ": connection %ld: write: %s\n", i + 1, strerror(errno));
+			return -1;
+		}
+		while (!memchr(buf, '\n', got)) {
+			struct pollfd pfd = { .fd = fds[i], .events = POLLIN };
+			ssize_t r;
+
+			if (poll(&pfd, 1, (int)(HELLO_TIMEOUT_S * 1000)) <= 0) {
+				fprintf(stderr, PROG ": connection %ld: no answer\n", i + 1);
+				return -1;
+			}
+			r = read(fds[i], buf + got, sizeof(buf) - got);
+			if (r <= 0 && !(r < 0 && (errno == EAGAIN || errno == EINTR))) {
+				fprintf(stderr, PROG ": connection %ld: closed\n", i + 1);
+				return -1;
+			}
+			if (r > 0)
+				got += (size_t)r;
+			if (got == sizeof(buf))
+				got = 0;
+		}
+	}
+	return 0;
+}
+
+/* Wait until the daemon counts at least want connections; its RSS then, or
+ * -1 after a message. */
+static long rss_at_connections(const struct options *o, long long want)
+{
+	struct daemon_stats st;
+	int64_t deadline = now_ns() + (int64_t)(HOLD_WAIT_S * (double)NS_PER_S);
+	char err[256];
+
+	for (;;) {
+		if (daemon_stats(o->socket, &st, err, sizeof(err)) < 0) {
+			fprintf(stderr, PROG ": %s\n", err);
+			return -1;
+		}
+		if (st.connected >= want)
+			return vmrss_kb(o->daemon_pid);
+		if (now_ns() >= deadline) {
+			fprintf(stderr, PROG ": the daemon counts %lld connections, not %lld\n",
+				st.connected, want);
+			return -1;
+		}
+		sleep_ms(HOLD_POLL_MS);
+	}
+}
+
+/* --hold-connections: the daemon's VmRSS before and with N connections
+ * that never wrote, then with N more that had one version request
+ * answered.  An exit status. */
+static int hold_connections(const struct options *o)
+{
+	struct daemon_stats st0;
+	struct rlimit rl;
+	long n = o->hold_conns, rss0, rss1 = -1, rss2 = -1, i;
+	int *fds, ret = EXIT_INCOMPLETE;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	fds = malloc(2 * (size_t)n * sizeof(*fds));
+	if (!fds) {
+		fprintf(stderr, PROG ": out of memory\n");
+		return EXIT_INCOMPLETE;
+	}
+	for (i = 0; i < 2 * n; i++)
+		fds[i] = -1;
+	if (daemon_settled(o->socket, &st0) < 0)
+		goto out;
+	rss0 = vmrss_kb(o->daemon_pid);
+	if (rss0 < 0) {
+		fprintf(stderr, PROG ": cannot read VmRSS of process %ld\n", o->daemon_pid);
+		goto out;
+	}
+	if (open_idle(o, fds, n, false) < 0)
+		goto out;
+	rss1 = rss_at_connections(o, st0.connected + n);
+	if (rss1 < 0 || open_idle(o, fds + n, n, true) < 0)
+		goto out;
+	rss2 = rss_at_connections(o, st0.connected + 2 * n);
+	if (rss2 < 0)
+		goto out;
+	print_memory("connections_silent", n, rss0, rss1);
+	print_memory("connections_used", n, rss1, rss2);
+	printf("first %ld connections that never wrote, then %ld more that each had one "
+	       "version request answered, all left open and idle\n", n, n);
+	ret = fflush(stdout) == 0 ? EXIT_DONE : EXIT_INCOMPLETE;
+out:
+	for (i = 0; i < 2 * n; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	free(fds);
+	return ret;
+}
+
+/* --summary: one line per pass that ran, for scripts. */
+static void print_summary(const struct run *r)
+{
+	char a[32], b[32], c[32];
+	int i;
+
+	printf("# pass key probes answered lost probes_per_s added_p50_ms added_p99_ms "
+	       "added_max_ms wall_s\n");
+	for (i = 0; i < r->npasses; i++) {
+		const struct pass *p = &r->passes[i];
+
+		if (!p->ran)
+			continue;
+		printf("pass %s %ld %ld %ld %.1f %s %s %s %.6f%s\n", p->key, p->n, p->answered,
+		       pass_lost(p), p->pps, fmt_ms(a, sizeof(a), p->p50),
+		       fmt_ms(b, sizeof(b), p->p99), fmt_ms(c, sizeof(c), p->pmax), p->wall_s,
+		       p->complete ? "" : " INCOMPLETE");
+	}
 }
 
 /* Run the passes the options ask for and report; the exit status. */
@@ -1357,6 +2058,15 @@ int main(int argc, char **argv)
 	if (ret != EXIT_DONE)
 		return ret;
 	signal(SIGPIPE, SIG_IGN);
+	if (o.print_targets) {
+		for (i = 0; i < o.ntargets; i++)
+			printf("%s\n", o.targets[i]);
+		return fflush(stdout) == 0 && !ferror(stdout) ? EXIT_DONE : EXIT_INCOMPLETE;
+	}
+	if (o.hold_probes)
+		return hold_probes(&o);
+	if (o.hold_conns)
+		return hold_connections(&o);
 	memset(&info, 0, sizeof(info));
 	memset(&r, 0, sizeof(r));
 
@@ -1366,18 +2076,17 @@ int main(int argc, char **argv)
 		return EXIT_INCOMPLETE;
 	}
 
-	if (o.run_daemon) {
+	if (o.passes & PASS_BIT_THROUGHPUT)
 		ok &= add_pass(&r, &r.thr, PASS_DAEMON, "daemon_throughput", &o, o.window, 0);
+	if (o.passes & PASS_BIT_LATENCY)
 		ok &= add_pass(&r, &r.lat, PASS_DAEMON, "daemon_latency", &o, o.latency_window,
 			       o.rate);
-	}
-	if (o.run_direct) {
+	if (o.passes & PASS_BIT_DIRECT)
 		ok &= add_pass(&r, &r.dir, PASS_DIRECT, "direct_throughput", &o,
 			       o.direct_window, 0);
-		if (o.rate > 0)
-			ok &= add_pass(&r, &r.dirlat, PASS_DIRECT, "direct_latency", &o,
-				       o.direct_window, o.rate);
-	}
+	if (o.passes & PASS_BIT_DIRECT_LATENCY)
+		ok &= add_pass(&r, &r.dirlat, PASS_DIRECT, "direct_latency", &o,
+			       o.direct_window, o.rate);
 	if (!ok) {
 		fprintf(stderr, PROG ": out of memory for %ld probes\n", o.n);
 		for (i = 0; i < r.npasses; i++)
@@ -1388,7 +2097,7 @@ int main(int argc, char **argv)
 	for (i = 0; i < r.npasses && complete; i++) {
 		struct pass *p = &r.passes[i];
 
-		if (!o.json)
+		if (!o.json && !o.summary)
 			fprintf(stderr, PROG ": running \"%s\" ...\n", p->label);
 		if (p->kind == PASS_DAEMON)
 			daemon_pass(p, &o, deadline);
@@ -1400,6 +2109,8 @@ int main(int argc, char **argv)
 
 	if (o.json)
 		ret = print_json(&o, &info, &r, complete);
+	else if (o.summary)
+		print_summary(&r);
 	else
 		print_table(&o, &info, &r);
 	for (i = 0; i < r.npasses; i++)

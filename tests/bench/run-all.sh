@@ -1,0 +1,553 @@
+#!/bin/sh
+# run-all.sh: regenerate mtrprobed's benchmark table in one run.
+#
+#   sh tests/bench/run-all.sh [--wait-quiet SEC] [--rounds R] BUILDDIR
+#
+# As root.  Prints a Markdown report on stdout (progress on stderr):
+#   1. throughput on 5000 loopback targets x 10 rounds, through the daemon,
+#      through one raw mtr-packet and with fping;
+#   2. the latency the daemon adds at 1000 probes/s and at full speed;
+#   3. the daemon's memory per in-flight probe (probes to a silent host);
+#   4. its memory per idle connection;
+#   5. its instructions per probe, counted by callgrind;
+# with the machine it ran on and the exact commands.  Figures, not a test:
+# it is not part of the test suite.  Needs: ip (iproute2), fping, valgrind
+# (callgrind_control), mtr-packet, timeout (coreutils).
+#
+# Everything runs inside three network namespaces the script creates and
+# removes, none with a route off the machine:
+#   A  the daemons (and their mtr-packet workers); its loopback, and over a
+#      veth pair namespace B;
+#   B  owns 198.51.100.2 (documentation range) and ignores echo requests:
+#      the silent host;
+#   C  the throughput and latency clients, the raw mtr-packet and fping,
+#      on C's own loopback.
+# A raw ICMP socket receives a copy of every echo reply in its namespace:
+# with the daemon's idle workers beside them, raw mtr-packet and fping lose
+# about a third of their speed.  C keeps them apart (the clients reach the
+# daemon's Unix socket from any namespace), and keeps out the loopback
+# traffic of other programs on the machine.
+#
+# --wait-quiet SEC: first wait up to SEC s until no other mtrprobed,
+# mtr-packet, fping or valgrind process runs on the machine.
+# --rounds R: throughput rounds (odd; the median is reported; default 5).
+
+set -u
+
+PROG=run-all.sh
+TARGETS=5000          # distinct loopback targets
+PER_TARGET=10         # probes to each, per throughput measurement
+RATE=1000             # probes/s of the paced latency passes
+PACED_N=10000         # probes of each paced pass
+HOLD=10000            # probes held in flight for the memory figure
+HOLD_TIMEOUT=60       # their timeout, seconds
+SILENT=198.51.100.2   # the silent host, in namespace B
+IDLE=1000             # idle connections for the memory figure
+CG_N=10000            # probes counted under callgrind
+ROUNDS=5
+WAIT_QUIET=0
+
+# The comment at the top of this file, without its "# ".
+usage() {
+	awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"
+}
+
+while [ $# -gt 0 ]; do
+	case $1 in
+	--wait-quiet) [ $# -ge 2 ] || { usage >&2; exit 2; }; WAIT_QUIET=$2; shift 2 ;;
+	--rounds) [ $# -ge 2 ] || { usage >&2; exit 2; }; ROUNDS=$2; shift 2 ;;
+	-h|--help) usage; exit 0 ;;
+	-*) echo "$PROG: unknown option $1" >&2; usage >&2; exit 2 ;;
+	*) break ;;
+	esac
+done
+if [ $# -ne 1 ]; then
+	usage >&2
+	exit 2
+fi
+case $WAIT_QUIET in ''|*[!0-9]*) echo "$PROG: --wait-quiet: seconds" >&2; exit 2 ;; esac
+case $ROUNDS in ''|*[!0-9]*|0) echo "$PROG: --rounds: a positive integer" >&2; exit 2 ;; esac
+if [ "$(id -u)" -ne 0 ]; then
+	echo "$PROG: must run as root (raw sockets, network namespaces)" >&2
+	exit 2
+fi
+BUILDDIR=$(cd "$1" 2>/dev/null && pwd) || { echo "$PROG: no directory $1" >&2; exit 2; }
+DAEMON=$BUILDDIR/daemon/mtrprobed
+BENCH=$BUILDDIR/tests/bench/mtrprobe-bench
+for f in "$DAEMON" "$BENCH"; do
+	[ -x "$f" ] || { echo "$PROG: $f missing: build first (ninja -C $1)" >&2; exit 2; }
+done
+for t in ip fping valgrind callgrind_control callgrind_annotate mtr-packet timeout awk sort; do
+	command -v "$t" >/dev/null 2>&1 ||
+		{ echo "$PROG: $t not found (packages: iproute2 fping valgrind mtr-tiny coreutils)" >&2; exit 2; }
+done
+MTR_PACKET_BIN=$(command -v mtr-packet)
+N=$((TARGETS * PER_TARGET))
+T_START=$(date +%s)
+
+TMP=$(mktemp -d /tmp/mtrprobe-bench.XXXXXX) || exit 1
+NSA=mpbench-a-$$
+NSB=mpbench-b-$$
+NSC=mpbench-c-$$
+VETHA=mpb$$a
+VETHB=mpb$$b
+STARTED=""            # pid files of the daemons we started
+NS_MADE=""
+
+say() {
+	echo "$PROG: $*" >&2
+}
+
+die() {
+	say "$*"
+	exit 1
+}
+
+# Stop the process whose pid is in file $1: SIGTERM, then SIGKILL after $2 s.
+stop_pidfile() {
+	[ -s "$1" ] || return 0
+	pid=$(cat "$1")
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -TERM "$pid" 2>/dev/null
+		i=0
+		while kill -0 "$pid" 2>/dev/null && [ $i -lt $(($2 * 10)) ]; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+		kill -KILL "$pid" 2>/dev/null
+	fi
+	rm -f "$1"
+}
+
+cleanup() {
+	trap - EXIT INT TERM HUP
+	for f in $STARTED; do
+		stop_pidfile "$f" 5
+	done
+	# Whatever is left in our namespaces is ours (mtr-packet workers of a
+	# killed daemon): end it by pid.
+	for ns in $NS_MADE; do
+		for pid in $(ip netns pids "$ns" 2>/dev/null); do
+			kill -KILL "$pid" 2>/dev/null
+		done
+	done
+	sleep 0.2
+	for ns in $NS_MADE; do
+		ip netns del "$ns" 2>/dev/null
+	done
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+
+RECORD=1              # whether run and run_a list their command in the report
+
+# Note a command for the report's list, when RECORD is 1.
+record() {
+	[ "$RECORD" -eq 1 ] && echo "$*" >>"$TMP/commands"
+	return 0
+}
+
+# Run a command, bounded by $1 seconds (then SIGTERM, SIGKILL 5 s later).
+# Usage: run SECONDS CMD...
+run() {
+	limit=$1
+	shift
+	record "$*"
+	timeout -k 5 "$limit" "$@"
+}
+
+# Same, inside namespace A.
+run_a() {
+	limit=$1
+	shift
+	record "ip netns exec $NSA $*"
+	timeout -k 5 "$limit" ip netns exec "$NSA" "$@"
+}
+
+# Same, inside namespace C.
+run_c() {
+	limit=$1
+	shift
+	record "ip netns exec $NSC $*"
+	timeout -k 5 "$limit" ip netns exec "$NSC" "$@"
+}
+
+# --- other benchmark-relevant processes on the machine -------------------
+
+NSA_ID="" NSC_ID=""
+# How many mtrprobed, mtr-packet, fping or valgrind processes run outside
+# our namespaces.
+others() {
+	n=0
+	for d in /proc/[0-9]*; do
+		c=$(cat "$d/comm" 2>/dev/null) || continue
+		case $c in
+		mtrprobed|mtr-packet|fping|callgrind-amd64*|memcheck-amd64*|valgrind*) ;;
+		*) continue ;;
+		esac
+		if [ -n "$NSA_ID" ]; then
+			case $(readlink "$d/ns/net" 2>/dev/null) in
+			"$NSA_ID"|"$NSC_ID") continue ;;
+			esac
+		fi
+		n=$((n + 1))
+	done
+	echo "$n"
+}
+
+# The machine's CPU seconds so far from /proc/stat: user+nice+system of all
+# processes, then steal (time the hypervisor gave to others).
+machine_cpu() {
+	awk -v hz="$HZ" '$1 == "cpu" { printf "%.2f %.2f\n", ($2 + $3 + $4) / hz, $9 / hz; exit }' \
+		/proc/stat
+}
+
+# CPU seconds (user + system) of this script's finished children, theirs
+# included: the clients, fping, and the daemons once stopped; as of the last
+# "times >$TMP/times", which must run in this shell, not in a $(...).
+own_cpu() {
+	awk 'NR == 2 { split($1, u, /[ms]/); split($2, s, /[ms]/)
+		printf "%.2f\n", u[1] * 60 + u[2] + s[1] * 60 + s[2] }' "$TMP/times"
+}
+
+HZ=$(getconf CLK_TCK 2>/dev/null || echo 100)
+OTHERS_MAX=0
+# Note the other processes now, before measurement $1.
+note_others() {
+	o=$(others)
+	[ "$o" -gt "$OTHERS_MAX" ] && OTHERS_MAX=$o
+	echo "| $1 | $o | $(cut -d' ' -f1-3 /proc/loadavg) |" >>"$TMP/quiet"
+}
+
+if [ "$WAIT_QUIET" -gt 0 ]; then
+	waited=0
+	while [ "$(others)" -gt 0 ] && [ $waited -lt "$WAIT_QUIET" ]; do
+		[ $((waited % 30)) -eq 0 ] && say "waiting for $(others) other mtrprobed/mtr-packet/fping/valgrind processes to end ($waited of $WAIT_QUIET s)"
+		sleep 5
+		waited=$((waited + 5))
+	done
+	QUIET_WAITED="waited $waited s (at most $WAIT_QUIET) for other processes to end"
+else
+	QUIET_WAITED="did not wait for other processes (--wait-quiet 0)"
+fi
+OTHERS_START=$(others)
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# --- namespaces ----------------------------------------------------------
+
+say "setting up network namespaces $NSA, $NSB and $NSC"
+for ns in "$NSA" "$NSB" "$NSC"; do
+	ip netns add "$ns" || die "cannot create namespace $ns"
+	NS_MADE="$NS_MADE $ns"
+done
+ip -n "$NSA" link set lo up &&
+ip -n "$NSB" link set lo up &&
+ip -n "$NSC" link set lo up &&
+ip link add "$VETHA" type veth peer name "$VETHB" &&
+ip link set "$VETHA" netns "$NSA" &&
+ip link set "$VETHB" netns "$NSB" &&
+ip -n "$NSA" addr add 198.51.100.1/24 dev "$VETHA" &&
+ip -n "$NSB" addr add "$SILENT/24" dev "$VETHB" &&
+ip -n "$NSA" link set "$VETHA" up &&
+ip -n "$NSB" link set "$VETHB" up &&
+ip netns exec "$NSB" sysctl -qw net.ipv4.icmp_echo_ignore_all=1 ||
+	die "cannot set up the namespaces"
+NSA_ID=$(ip netns exec "$NSA" readlink /proc/self/ns/net)
+NSC_ID=$(ip netns exec "$NSC" readlink /proc/self/ns/net)
+
+# --- daemons -------------------------------------------------------------
+
+# Start a daemon in namespace A.  Usage: start_daemon NAME SOCKET WAIT CMD...
+# Its pid goes to $TMP/NAME.pid, its log to $TMP/NAME.log; waits up to WAIT
+# seconds for the socket and for a version answer.
+start_daemon() {
+	name=$1 sock=$2 wait=$3
+	shift 3
+	pidf=$TMP/$name.pid
+	STARTED="$STARTED $pidf"
+	record "ip netns exec $NSA $*"
+	ip netns exec "$NSA" sh -c 'echo $$ >"$0"; exec "$@"' "$pidf" "$@" \
+		>"$TMP/$name.log" 2>&1 </dev/null &
+	i=0
+	while ! [ -S "$sock" ] && [ $i -lt $((wait * 10)) ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	[ -S "$sock" ] && [ -s "$pidf" ] ||
+		{ cat "$TMP/$name.log" >&2; die "daemon $name did not start in $wait s"; }
+}
+
+# --- helpers for figures --------------------------------------------------
+
+# The median of the numbers on stdin.
+median() {
+	sort -g | awk '{ v[NR] = $1 } END {
+		if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2];
+		else printf "%.6g\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# "min–max" of the numbers on stdin, rounded to integers.
+range() {
+	sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.0f–%.0f\n", lo, hi }'
+}
+
+# Column $2 of the "pass $1 ..." lines of the round files.
+col() {
+	cat "$TMP"/round.* | awk -v k="$1" -v c="$2" '$1 == "pass" && $2 == k { print $c }'
+}
+
+# Sum of a column.
+sum() {
+	awk '{ s += $1 } END { printf "%d\n", s }'
+}
+
+# ==========================================================================
+say "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $OTHERS_START other mtrprobed/mtr-packet/fping/valgrind processes"
+
+run 10 "$BENCH" --print-targets --targets "$TARGETS" >"$TMP/targets" ||
+	die "cannot list the targets"
+FIRST_T=$(head -n 1 "$TMP/targets")
+LAST_T=$(tail -n 1 "$TMP/targets")
+
+# --- 1 and 2: throughput and added latency, default configuration --------
+
+times >"$TMP/times"
+set -- "$1" $(machine_cpu) $(own_cpu) "$(date +%s)"
+CPU0_ALL=$2 CPU0_STEAL=$3 CPU0_OWN=$4 CPU0_T=$5
+set -- "$1"
+SOCK=$TMP/mtrprobed.sock
+start_daemon main "$SOCK" 30 "$DAEMON" -s "$SOCK"
+RECORD=0
+VERSION_LINE=$(run_c 20 "$BENCH" -s "$SOCK" --targets 1 --passes throughput -n 1 2>/dev/null | sed -n 's/^daemon: //p')
+
+FPING="fping -q -s -c $PER_TARGET -i 0 -p 10 -t 1000 -f $TMP/targets"
+say "warm-up: one round of each over the $TARGETS targets (not counted)"
+run_c 300 "$BENCH" -s "$SOCK" -n "$N" --targets "$TARGETS" --passes throughput,direct \
+	--mtr-packet "$MTR_PACKET_BIN" --summary >/dev/null || die "warm-up failed"
+run_c 120 $FPING >/dev/null 2>&1
+RECORD=1
+
+r=1
+while [ $r -le "$ROUNDS" ]; do
+	note_others "throughput round $r"
+	say "throughput round $r of $ROUNDS: daemon, raw mtr-packet, fping ($N probes each)"
+	run_c 300 "$BENCH" -s "$SOCK" -n "$N" --targets "$TARGETS" \
+		--passes throughput,latency,direct --mtr-packet "$MTR_PACKET_BIN" --timeout 240 \
+		--summary >"$TMP/round.$r" || die "round $r: mtrprobe-bench failed: $(cat "$TMP/round.$r")"
+	run_c 120 $FPING >/dev/null 2>"$TMP/fping.$r"
+	sent=$(awk '/ICMP Echos sent/ { print $1 }' "$TMP/fping.$r")
+	recv=$(awk '/ICMP Echo Replies received/ { print $1 }' "$TMP/fping.$r")
+	el=$(awk '/elapsed real time/ { print $1 }' "$TMP/fping.$r")
+	[ -n "$sent" ] && [ -n "$recv" ] && [ -n "$el" ] ||
+		die "round $r: no statistics from fping: $(cat "$TMP/fping.$r")"
+	# Same columns as mtrprobe-bench --summary (no added latency).
+	echo "$sent $recv $el" |
+		awk '{ printf "pass fping %d %d %d %.1f - - - %.3f\n", $1, $2, $1 - $2, $1 / $3, $3 }' \
+		>>"$TMP/round.$r"
+	RECORD=0      # the report lists the first round's commands only
+	r=$((r + 1))
+done
+RECORD=1
+
+note_others "paced latency"
+say "latency at $RATE probes/s: daemon, then raw mtr-packet ($PACED_N probes each)"
+run_c 120 "$BENCH" -s "$SOCK" -n "$N" --paced-n "$PACED_N" --rate "$RATE" --targets "$TARGETS" \
+	--passes latency,direct-latency --mtr-packet "$MTR_PACKET_BIN" --timeout 100 \
+	--summary >"$TMP/paced" || die "paced passes failed: $(cat "$TMP/paced")"
+record "kill -TERM $(cat "$TMP/main.pid")   # that daemon"
+stop_pidfile "$TMP/main.pid" 10
+times >"$TMP/times"
+set -- "$1" $(machine_cpu) $(own_cpu) "$(date +%s)"
+CPU_OTHERS=$(awk -v a="$2" -v a0="$CPU0_ALL" -v o="$4" -v o0="$CPU0_OWN" \
+	'BEGIN { v = (a - a0) - (o - o0); printf "%.1f\n", v < 0 ? 0 : v }')
+CPU_OWN=$(awk -v o="$4" -v o0="$CPU0_OWN" 'BEGIN { printf "%.1f\n", o - o0 }')
+CPU_STEAL=$(awk -v s="$3" -v s0="$CPU0_STEAL" 'BEGIN { printf "%.1f\n", s - s0 }')
+CPU_WALL=$(($5 - CPU0_T))
+set -- "$1"
+
+# --- 3: memory per in-flight probe ------------------------------------------
+
+note_others "memory"
+say "memory: $HOLD probes in flight to $SILENT (silent), then $IDLE idle connections"
+printf '# %s probes on one connection: raise the per-connection limit.\nmax_inflight_per_client = %s\n' \
+	"$HOLD" "$HOLD" >"$TMP/hold.conf"
+HSOCK=$TMP/hold.sock
+start_daemon hold "$HSOCK" 30 "$DAEMON" -c "$TMP/hold.conf" -s "$HSOCK"
+run_a 120 "$BENCH" -s "$HSOCK" --daemon-pid "$(cat "$TMP/hold.pid")" --hold-probes "$HOLD" \
+	--target "$SILENT" --probe-timeout "$HOLD_TIMEOUT" >"$TMP/hold.out" ||
+	die "hold-probes failed: $(cat "$TMP/hold.out")"
+record "kill -TERM $(cat "$TMP/hold.pid")   # that daemon"
+stop_pidfile "$TMP/hold.pid" 15
+
+# --- 4: memory per idle connection (a fresh daemon: freed memory is not
+# given back to the system and would hide the growth) -----------------------
+
+ISOCK=$TMP/idle.sock
+start_daemon idle "$ISOCK" 30 "$DAEMON" -s "$ISOCK"
+run_a 120 "$BENCH" -s "$ISOCK" --daemon-pid "$(cat "$TMP/idle.pid")" \
+	--hold-connections "$IDLE" >"$TMP/idle.out" ||
+	die "hold-connections failed: $(cat "$TMP/idle.out")"
+record "kill -TERM $(cat "$TMP/idle.pid")   # that daemon"
+stop_pidfile "$TMP/idle.pid" 10
+
+# --- 5: instructions per probe under callgrind ------------------------------
+
+note_others "callgrind"
+say "callgrind: the daemon under valgrind, $CG_N probes to 127.0.0.1 counted"
+CSOCK=$TMP/cg.sock
+CGOUT=$TMP/callgrind.out
+start_daemon cg "$CSOCK" 120 valgrind --tool=callgrind --instr-atstart=no \
+	--callgrind-out-file="$CGOUT" "$DAEMON" -s "$CSOCK"
+CGPID=$(cat "$TMP/cg.pid")
+# Warm-up, not instrumented: workers started, route cached, buffers grown.
+run_a 300 "$BENCH" -s "$CSOCK" -n 1000 --target 127.0.0.1 --passes throughput --summary \
+	>/dev/null || die "callgrind warm-up failed"
+run 60 callgrind_control -i on "$CGPID" >"$TMP/cg.on" 2>&1 || die "callgrind_control -i on failed: $(cat "$TMP/cg.on")"
+run_a 600 "$BENCH" -s "$CSOCK" -n "$CG_N" --target 127.0.0.1 --passes throughput \
+	--timeout 540 --summary >"$TMP/cg.pass" || die "callgrind pass failed: $(cat "$TMP/cg.pass")"
+run 60 callgrind_control -i off "$CGPID" >"$TMP/cg.off" 2>&1 || die "callgrind_control -i off failed: $(cat "$TMP/cg.off")"
+record "kill -TERM $CGPID   # callgrind writes $CGOUT as the daemon exits"
+stop_pidfile "$TMP/cg.pid" 60
+IR=$(sed -n 's/^totals: *//p' "$CGOUT" | head -n 1)
+[ -n "$IR" ] || die "no totals in $CGOUT"
+echo "callgrind_annotate --threshold=90 $CGOUT" >>"$TMP/commands"
+callgrind_annotate --threshold=90 "$CGOUT" 2>/dev/null >"$TMP/cg.annotate"
+
+OTHERS_END=$(others)
+T_END=$(date +%s)
+
+# ==========================================================================
+# The report.
+
+DAEMON_PPS=$(col daemon_throughput 6 | median)
+DIRECT_PPS=$(col direct_throughput 6 | median)
+FPING_PPS=$(col fping 6 | median)
+FULL_PPS=$(col daemon_latency 6 | median)
+pct() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
+quiet_word() { [ "$1" -eq 0 ] && echo "quiet" || echo "NOT quiet"; }
+# Field $3 of the "memory $2 ..." line of file $1: 6 before (kB), 8 with (kB), 12 bytes each.
+mem() { awk -v w="$2" -v f="$3" '$1 == "memory" && $2 == w { print $f }' "$1"; }
+paced() { awk -v k="$1" -v c="$2" '$1 == "pass" && $2 == k { print $c }' "$TMP/paced"; }
+
+CPU=$(awk -F': ' '/^model name/ && !m { m = $2 } /^cpu family/ && !f { f = $2 }
+	/^model[[:space:]]*:/ && !o { o = $2 } /^stepping/ && !s { s = $2 }
+	END { printf "%s (family %s, model %s, stepping %s)", m, f, o, s }' /proc/cpuinfo)
+HYPER=$(lscpu 2>/dev/null | sed -n 's/^Hypervisor vendor:[[:space:]]*/, virtual machine on /p')
+MTRV=$(printf '1 check-support feature version\n' | timeout 5 mtr-packet 2>/dev/null |
+	awk '{ print $NF; exit }')
+MTRPKG=$(dpkg-query -W -f '${Package} ${Version}' mtr-tiny 2>/dev/null ||
+	dpkg-query -W -f '${Package} ${Version}' mtr 2>/dev/null)
+FPINGV=$(fping -v 2>&1 | head -n 1)
+VGV=$(valgrind --version)
+SRCDIR=$(cd "$(dirname "$0")/../.." && pwd)
+REV=$(git -C "$SRCDIR" rev-parse --short HEAD 2>/dev/null || echo unknown)
+MEM=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
+CG_IRP=$(awk -v a="$IR" -v n="$CG_N" 'BEGIN { printf "%.0f", a / n }')
+
+cat <<EOF
+# mtrprobed benchmark
+
+Generated by \`sh tests/bench/run-all.sh $1\` on $(date -u '+%Y-%m-%d %H:%M UTC'), in $((T_END - T_START)) s.
+
+**Machine:** $CPU$HYPER; $(nproc) cores online ($(grep -c '^processor' /proc/cpuinfo) logical CPUs), $MEM RAM;
+kernel $(uname -sr); mtr-packet $MTRV ($MTRPKG); $FPINGV; $VGV.
+**Daemon:** $VERSION_LINE; built in $BUILDDIR from the tree $SRCDIR (its HEAD at run time: $REV; the build holds whatever the tree had when built); default configuration
+except where a row says otherwise. All probes run inside network namespaces made for
+the run, none with a route off the machine: the daemons in one ($NSA: loopback, and a
+veth pair to the silent host), the clients, raw mtr-packet and fping in another ($NSC,
+its own loopback), so that the daemon's idle workers do not receive (and pay for) copies
+of their echo replies, as raw ICMP sockets of one namespace all do.
+**Other load:** $OTHERS_START other mtrprobed/mtr-packet/fping/valgrind processes at the
+start, at most $OTHERS_MAX during the measurements, $OTHERS_END at the end
+($(quiet_word "$OTHERS_MAX")); load average $LOAD_START at the start; $QUIET_WAITED.
+During sections 1–2 ($CPU_WALL s, $(nproc) cores: $(($(nproc) * CPU_WALL)) CPU-s): this run's processes
+used $CPU_OWN CPU-s, all other processes $CPU_OTHERS CPU-s (user+system, /proc/stat), the hypervisor
+took $CPU_STEAL CPU-s (steal).
+
+## 1. Throughput: $TARGETS loopback targets × $PER_TARGET = $N ICMP probes each
+
+Targets $FIRST_T … $LAST_T: $TARGETS distinct addresses spread evenly over 127.0.0.0/8,
+probed round-robin. Median of $ROUNDS rounds (daemon, raw mtr-packet and fping take turns
+in each round), after one warm-up round.
+
+| program | how | probes/s (median) | probes/s (range) | lost (all rounds) | vs raw mtr-packet |
+|---|---|---:|---:|---:|---:|
+| mtrprobed | one connection, all $N requests pipelined (window=all; the daemon's back-pressure, max_inflight_per_client 1000, paces them), 2 workers | $(printf '%.0f' "$DAEMON_PPS") | $(col daemon_throughput 6 | range) | $(col daemon_throughput 5 | sum) of $((N * ROUNDS)) | **$(pct "$DAEMON_PPS" "$DIRECT_PPS")** |
+| mtrprobed | one connection, at most 100 outstanding (window=100) | $(printf '%.0f' "$FULL_PPS") | $(col daemon_latency 6 | range) | $(col daemon_latency 5 | sum) of $((N * ROUNDS)) | $(pct "$FULL_PPS" "$DIRECT_PPS") |
+| raw mtr-packet | one process, at most 100 in flight, local-ip given | $(printf '%.0f' "$DIRECT_PPS") | $(col direct_throughput 6 | range) | $(col direct_throughput 5 | sum) of $((N * ROUNDS)) | 1.000 |
+| fping | \`fping -q -s -c $PER_TARGET -i 0 -p 10 -t 1000 -f TARGETS\` | $(printf '%.0f' "$FPING_PPS") | $(col fping 6 | range) | $(col fping 5 | sum) of $((N * ROUNDS)) | $(pct "$FPING_PPS" "$DIRECT_PPS") |
+
+probes/s: mtrprobe-bench counts answers / time from its first request written to its last
+answer read; fping: probes sent / fping's own "elapsed real time" (-s). lost: answers other
+than "reply", missing answers (fping: sent − received). fping flags: -i 0 no gap between
+any two sends, -p 10 per-target period (the round of $TARGETS targets takes longer anyway),
+-t 1000 so that a reply delayed by the burst is not discarded as late. The daemon's 2 workers
+share its namespace, so each of them reads every echo reply, its own and the other's: part of
+the daemon's cost on this table.
+
+## 2. Latency the daemon adds (client-observed − mtr-packet's round-trip time)
+
+Per probe answered "reply": time from the request's last byte written to its answer read
+(CLOCK_MONOTONIC), minus the round-trip time mtr-packet measured (time_ms). Same $TARGETS targets.
+The raw mtr-packet lines, measured the same way over its pipes, are the floor.
+
+| load | path | probes | probes/s | added p50 ms | added p99 ms |
+|---|---|---:|---:|---:|---:|
+| $RATE probes/s (paced, ≤100 outstanding) | mtrprobed | $(paced daemon_latency 3) | $(printf '%.0f' "$(paced daemon_latency 6)") | **$(paced daemon_latency 7)** | **$(paced daemon_latency 8)** |
+| $RATE probes/s (paced, ≤100 outstanding) | raw mtr-packet | $(paced direct_latency 3) | $(printf '%.0f' "$(paced direct_latency 6)") | $(paced direct_latency 7) | $(paced direct_latency 8) |
+| full speed (unpaced, ≤100 outstanding; median of $ROUNDS rounds) | mtrprobed | $N | $(printf '%.0f' "$FULL_PPS") | **$(col daemon_latency 7 | median)** | **$(col daemon_latency 8 | median)** |
+| full speed (unpaced, ≤100 in flight; median of $ROUNDS rounds) | raw mtr-packet | $N | $(printf '%.0f' "$DIRECT_PPS") | $(col direct_throughput 7 | median) | $(col direct_throughput 8 | median) |
+
+At full speed the added time is mostly queueing behind the other ≤99 outstanding probes
+(inside the daemon and inside mtr-packet), which is why the raw mtr-packet line shows it too.
+The pipelined throughput pass is not used for latency: its time includes waiting in the
+client's own backlog of up to $N requests.
+
+## 3–5. Memory and instructions
+
+| measure | setup | before | with | result |
+|---|---|---:|---:|---:|
+| memory per in-flight probe | $HOLD probes on one connection to $SILENT (a veth peer namespace with net.ipv4.icmp_echo_ignore_all=1: no answer), timeout $HOLD_TIMEOUT s; config max_inflight_per_client = $HOLD; $(sed -n 's/.*: \([0-9]*\) out at workers, \([0-9]*\) queued in the daemon.*/\1 out at the 2 workers, \2 queued in the daemon/p' "$TMP/hold.out") | $(mem "$TMP/hold.out" probes 6) kB | $(mem "$TMP/hold.out" probes 8) kB | **$(mem "$TMP/hold.out" probes 12) bytes/probe** |
+| memory per idle connection | $IDLE connections that never wrote (default config) | $(mem "$TMP/idle.out" connections_silent 6) kB | $(mem "$TMP/idle.out" connections_silent 8) kB | **$(mem "$TMP/idle.out" connections_silent 12) bytes/connection** |
+| memory per idle connection | $IDLE more, each after one version request answered | $(mem "$TMP/idle.out" connections_used 6) kB | $(mem "$TMP/idle.out" connections_used 8) kB | **$(mem "$TMP/idle.out" connections_used 12) bytes/connection** |
+| daemon instructions per probe | callgrind, $CG_N ICMP probes to 127.0.0.1, one connection, pipelined | | $IR Ir | **$CG_IRP Ir/probe** |
+
+Memory: the daemon's VmRSS (/proc/PID/status; the mtr-packet workers are not included),
+read once the daemon's stats show all workers alive (before) and all probes held or all
+connections open (with); result = (with − before) × 1024 / count. Each memory figure uses a
+fresh daemon.
+Instructions: the daemon runs under \`valgrind --tool=callgrind --instr-atstart=no\`; after
+an uninstrumented warm-up of 1000 probes, \`callgrind_control -i on\` starts counting,
+the $CG_N probes run, \`callgrind_control -i off\` stops it; Ir is the total the daemon
+(with libevent, jansson and libc, user space only; mtr-packet is not traced) executed in
+between, divided by $CG_N. The toggle is used rather than "run with N probes minus run with 0"
+because it leaves out start-up and shutdown instead of subtracting two large, separately
+varying totals. Under valgrind the daemon is much slower, so it handles more lines per
+wake-up than at native speed: per-wake-up costs are slightly understated.
+
+Functions with the most instructions of their own (self cost) in the measured phase:
+
+\`\`\`
+$(awk '/^-+$/ { sec++ ; next } sec >= 3 && NF && !/^Ir/' "$TMP/cg.annotate" | head -n 13)
+\`\`\`
+
+## Commands
+
+Run as root; namespace $NSA holds the daemons and the route to $SILENT, $NSC the clients,
+raw mtr-packet and fping. One throughput round is shown (the others repeat it);
+TARGETS = the file printed by the first command.
+
+\`\`\`
+$(cat "$TMP/commands")
+\`\`\`
+
+## Machine quiet check (other mtrprobed/mtr-packet/fping/valgrind processes)
+
+| before | others | load average |
+|---|---:|---|
+$(cat "$TMP/quiet")
+EOF
+say "done in $((T_END - T_START)) s"
