@@ -307,7 +307,7 @@ static const struct bad_case bad_cases[] = {
 	  "local_ip: must be a string" },
 	{ "{\"op\":\"trace\",\"host\":\"h\",\"local_ip\":[]}", MP_ERR_INVALID_ARGUMENT,
 	  "local_ip: must be a string" },
-	{ "{\"op\":\"probe\",\"host\":\"h\",\"local_ip\":\"1.2.3.4 \"}", MP_ERR_INVALID_ARGUMENT,
+	{ "{\"op\":\"probe\",\"host\":\"h\",\"local_ip\":\"192.0.2.4 \"}", MP_ERR_INVALID_ARGUMENT,
 	  "local_ip: must be a hostname or an IP address (letters, digits, '.', '-', '_', ':')" },
 	{ "{\"op\":\"probe\",\"host\":\"h\",\"local_ip\":\"::1%lo\"}", MP_ERR_INVALID_ARGUMENT,
 	  "local_ip: must be a hostname or an IP address (letters, digits, '.', '-', '_', ':')" },
