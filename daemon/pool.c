@@ -99,6 +99,7 @@ static void pool_check_settled(void)
 {
 	int alive = 0;
 	const char *why = NULL;
+	const struct worker *failed = NULL;
 	static char msg[512];
 
 	if (!P.ready_cb)
@@ -110,13 +111,15 @@ static void pool_check_settled(void)
 			return;
 		if (w->state == WORKER_DEAD && w->pid > 0)
 			return; /* wait for the reap: it has the exit status and stderr */
-		if (w->state == WORKER_READY)
+		if (w->state == WORKER_READY) {
 			alive++;
-		else if (!why)
+		} else if (!failed) {
+			failed = w;
 			why = w->why;
+		}
 	}
-	if (why && !alive) {
-		const struct worker *w = &P.workers[0];
+	if (failed && !alive) {
+		const struct worker *w = failed;
 		bool perm = strstr(w->last_stderr, "ermission denied") ||
 			    strstr(w->last_stderr, "not permitted");
 
