@@ -37,6 +37,8 @@
 #define CONN_LINES_PER_WAKE 64
 /* Unread answers beyond this stop the reading of new requests. */
 #define CONN_OUTPUT_MAX (1024 * 1024)
+/* What a user not (or no longer) allowed is told before being disconnected. */
+#define MSG_NOT_ALLOWED "connection: this user may not use the daemon"
 /* Unread output beyond this drops hop events (never answers). */
 #define CONN_EVENTS_MAX (4 * CONN_OUTPUT_MAX)
 
@@ -435,14 +437,15 @@ static void conn_resume_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /* Refuse a connection with one error line. */
-static void conn_refuse(int fd, const char *code, const char *msg)
+static void conn_refuse(int fd, enum mp_error code, const char *msg)
 {
-	char line[256];
-	int n = snprintf(line, sizeof(line), "{\"id\":null,\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}\n",
-			 code, msg);
+	struct mp_id none = { .kind = MP_ID_NULL };
+	size_t len = 0;
+	char *line = mp_encode_error(&none, code, msg, &len);
 
-	if (send(fd, line, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+	if (line && send(fd, line, len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
 		log_debug("refused connection: %s", strerror(errno));
+	free(line);
 	close(fd);
 }
 
@@ -457,11 +460,11 @@ void conn_accept(int fd)
 		/* Nobody is served without knowing who they are. */
 		if (log_ratelimit_ok(&C.deny_rl))
 			log_warning("refused a connection: SO_PEERCRED: %s", strerror(errno));
-		conn_refuse(fd, "permission-denied", "connection: peer credentials unavailable");
+		conn_refuse(fd, MP_ERR_PERMISSION_DENIED, "connection: peer credentials unavailable");
 		return;
 	}
 	if (srv.stopping) {
-		conn_refuse(fd, "shutting-down", "op: the daemon is shutting down");
+		conn_refuse(fd, MP_ERR_SHUTTING_DOWN, "op: the daemon is shutting down");
 		return;
 	}
 	enum access_level level = access_check(cred.uid, cred.gid);
@@ -470,7 +473,7 @@ void conn_accept(int fd)
 		if (log_ratelimit_ok(&C.deny_rl))
 			log_warning("refused a connection from uid %d (pid %d): not in allow_users or "
 				    "allow_groups", (int)cred.uid, (int)cred.pid);
-		conn_refuse(fd, "permission-denied", "connection: this user may not use the daemon");
+		conn_refuse(fd, MP_ERR_PERMISSION_DENIED, MSG_NOT_ALLOWED);
 		return;
 	}
 	struct uid_entry *u = uid_get(cred.uid);
@@ -486,7 +489,7 @@ void conn_accept(int fd)
 				    "(%d) reached", (int)cred.uid, (int)cred.pid,
 				    srv.cfg.max_connections_per_uid);
 		uid_release(u);
-		conn_refuse(fd, "overloaded", "connection: max_connections_per_uid reached");
+		conn_refuse(fd, MP_ERR_OVERLOADED, "connection: max_connections_per_uid reached");
 		return;
 	}
 	if (idmap_count(&C.conns) >= (size_t)srv.cfg.max_connections) {
@@ -494,7 +497,7 @@ void conn_accept(int fd)
 		if (log_ratelimit_ok(&C.refuse_rl))
 			log_warning("refusing a connection from uid %d (pid %d): max_connections (%d) "
 				    "reached", (int)cred.uid, (int)cred.pid, srv.cfg.max_connections);
-		conn_refuse(fd, "overloaded", "connection: max_connections reached");
+		conn_refuse(fd, MP_ERR_OVERLOADED, "connection: max_connections reached");
 		return;
 	}
 	c = calloc(1, sizeof(*c));
@@ -609,14 +612,17 @@ void conn_reconfigure(void)
 
 		c->level = access_check(c->uid, c->gid);
 		if (c->level == ACCESS_DENIED && !c->closing) {
-			static const char line[] = "{\"id\":null,\"error\":{\"code\":\"permission-denied\","
-						   "\"message\":\"connection: this user may not use the "
-						   "daemon\"}}\n";
+			struct mp_id none = { .kind = MP_ID_NULL };
+			size_t len = 0;
+			char *line = mp_encode_error(&none, MP_ERR_PERMISSION_DENIED, MSG_NOT_ALLOWED,
+						     &len);
 
 			if (log_ratelimit_ok(&C.deny_rl))
 				log_warning("disconnecting uid %d (pid %d): no longer in allow_users or "
 					    "allow_groups", (int)c->uid, (int)c->pid);
-			bufferevent_write(c->bev, line, sizeof(line) - 1);
+			if (line)
+				bufferevent_write(c->bev, line, len);
+			free(line);
 			bufferevent_disable(c->bev, EV_READ);
 			c->eof = true;
 			c->closing = true; /* freed once the line is written */

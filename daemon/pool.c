@@ -496,10 +496,8 @@ static void feature_deliver(uint64_t conn_id, const struct mp_id *id, const char
 /* Ask a worker about feature for a client. */
 void pool_check_support(uint64_t conn_id, const struct mp_id *id, const char *feature)
 {
-	char line[MTRPKT_CMD_MAX];
 	struct worker *w = NULL;
 	struct feature_req *fr;
-	int len;
 
 	for (int i = 0; i < P.n_cache; i++) {
 		if (strcmp(P.cache[i].feature, feature) == 0) {
@@ -520,13 +518,9 @@ void pool_check_support(uint64_t conn_id, const struct mp_id *id, const char *fe
 		conn_deliver_error(conn_id, id, MP_ERR_PROCESS, "out of memory");
 		return;
 	}
-	fr->task.kind = WTASK_FEATURE;
 	fr->conn_id = conn_id;
-	fr->worker = w;
 	snprintf(fr->feature, sizeof(fr->feature), "%s", feature);
-	fr->token = worker_new_token(w);
-	len = mtrpkt_format_check_support(line, sizeof(line), fr->token, feature);
-	if (len < 0 || worker_write(w, fr->token, &fr->task, line, len) < 0) {
+	if (worker_send_question(w, fr) < 0) {
 		conn_deliver_error(conn_id, id, MP_ERR_PROCESS, "the question could not be sent");
 		mp_id_clear(&fr->id);
 		free(fr);

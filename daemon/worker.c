@@ -58,6 +58,21 @@ void feature_req_free(struct feature_req *fr)
 	free(fr);
 }
 
+/* Write the check-support question fr (feature set) to w under a new token. 0 or -errno. */
+int worker_send_question(struct worker *w, struct feature_req *fr)
+{
+	char line[MTRPKT_CMD_MAX];
+	int len;
+
+	fr->task.kind = WTASK_FEATURE;
+	fr->worker = w;
+	fr->token = worker_new_token(w);
+	len = mtrpkt_format_check_support(line, sizeof(line), fr->token, fr->feature);
+	if (len < 0)
+		return -EINVAL;
+	return worker_write(w, fr->token, &fr->task, line, len);
+}
+
 /* A free token: positive int32, never 0, not in use. */
 uint32_t worker_new_token(struct worker *w)
 {
@@ -108,25 +123,19 @@ void worker_untrack(struct worker *w, struct probe *p)
 void worker_ping(struct worker *w, uint64_t seq)
 {
 	struct feature_req *fr;
-	char line[MTRPKT_CMD_MAX];
-	int len;
 	bool barrier_needed = w->has_candidate && w->ping_no == w->barrier_no;
 
 	if (w->state != WORKER_READY || w->pings_out >= WORKER_PINGS_MAX ||
 	    (seq <= w->last_ping_seq && !barrier_needed) || !(fr = calloc(1, sizeof(*fr))))
 		return;
-	fr->task.kind = WTASK_FEATURE;
-	fr->worker = w;
 	fr->ping = true;
 	fr->seq = seq;
-	fr->ping_no = ++w->ping_no;
 	snprintf(fr->feature, sizeof(fr->feature), "version");
-	fr->token = worker_new_token(w);
-	len = mtrpkt_format_check_support(line, sizeof(line), fr->token, fr->feature);
-	if (len < 0 || worker_write(w, fr->token, &fr->task, line, len) < 0) {
+	if (worker_send_question(w, fr) < 0) {
 		free(fr);
 		return;
 	}
+	fr->ping_no = ++w->ping_no;
 	w->pings_out++;
 	w->last_ping_seq = seq;
 	worker_arm_question(fr, WORKER_QUESTION_TIMEOUT);
@@ -300,21 +309,15 @@ static void worker_startup_timeout_cb(evutil_socket_t fd, short what, void *arg)
 static int worker_ask(struct worker *w, const char *feature)
 {
 	struct feature_req *fr = calloc(1, sizeof(*fr));
-	char line[MTRPKT_CMD_MAX];
-	int len;
+	int r;
 
 	if (!fr)
 		return -ENOMEM;
-	fr->task.kind = WTASK_FEATURE;
-	fr->worker = w;
 	snprintf(fr->feature, sizeof(fr->feature), "%s", feature);
-	fr->token = worker_new_token(w);
-	len = mtrpkt_format_check_support(line, sizeof(line), fr->token, feature);
-	if (len < 0 || worker_write(w, fr->token, &fr->task, line, len) < 0) {
+	r = worker_send_question(w, fr);
+	if (r < 0)
 		free(fr);
-		return -ENOMEM;
-	}
-	return 0;
+	return r;
 }
 
 /* Start the process: fds, spawn, bufferevents. */

@@ -78,6 +78,8 @@ struct worker {
 
 /* Spawn w's process and ask it the start-up questions. 0 or -errno (why set). */
 int worker_spawn(struct worker *w, const char *path);
+/* Write the check-support question fr (feature set) to w under a new token. 0 or -errno. */
+int worker_send_question(struct worker *w, struct feature_req *fr);
 /* Write one formatted command line to w and remember token -> task. */
 int worker_write(struct worker *w, uint32_t token, struct wtask *task, const char *line, int len);
 /* A free token of w. */
