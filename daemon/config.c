@@ -56,7 +56,10 @@ struct config_key {
 static const struct config_key config_keys[] = {
 	KEY("socket", CONFIG_SOCKET, socket_path, 0, 0),
 	KEY("socket_mode", CONFIG_MODE, socket_mode, 0, 0777),
-	KEY("workers", CONFIG_INT, workers, 1, 64),
+	KEY("workers", CONFIG_INT, min_workers, 1, 64), /* the older name of min_workers */
+	KEY("min_workers", CONFIG_INT, min_workers, 1, 64),
+	KEY("max_workers", CONFIG_INT, max_workers, 1, 64),
+	KEY("worker_idle_timeout", CONFIG_NUMBER, worker_idle_timeout, 0.1, 86400),
 	KEY("mtr_packet", CONFIG_STRING, mtr_packet, 0, 0),
 	KEY("max_request_bytes", CONFIG_SIZE, max_request_bytes, 256, 16777216),
 	KEY("max_inflight_per_client", CONFIG_INT, max_inflight_per_client, 1, 1000000),
@@ -80,6 +83,10 @@ static const struct config_key config_keys[] = {
 	KEY("uid_max_pps", CONFIG_INT, uid_max_pps, 0, 10000000),
 	KEY("uid_max_inflight", CONFIG_INT, uid_max_inflight, 0, 10000000),
 	KEY("max_connections_per_uid", CONFIG_INT, max_connections_per_uid, 0, 1000000),
+	KEY("uid_max_share", CONFIG_INT, uid_max_share, 1, 100),
+	KEY("uid_max_queued", CONFIG_INT, uid_max_queued, 0, 10000000),
+	KEY("client_max_answer_bytes", CONFIG_SIZE, client_max_answer_bytes, 65536, 1073741824),
+	KEY("uid_max_answer_bytes", CONFIG_SIZE, uid_max_answer_bytes, 65536, 1073741824),
 };
 
 static const char *const config_log_levels[] = {
@@ -653,7 +660,13 @@ int config_init(struct mp_config *cfg)
 		return -ENOMEM;
 	}
 	cfg->socket_mode = 0660;
-	cfg->workers = 2;
+	cfg->min_workers = 1;
+	cfg->max_workers = 16;
+	cfg->worker_idle_timeout = 30;
+	cfg->uid_max_share = 50;
+	cfg->uid_max_queued = 50000;
+	cfg->client_max_answer_bytes = 4194304;
+	cfg->uid_max_answer_bytes = 16777216;
 	cfg->max_request_bytes = 65536;
 	cfg->max_inflight_per_client = 1000;
 	cfg->max_queued = 100000;

@@ -29,7 +29,9 @@ enum log_level { LOG_LEVEL_ERROR, LOG_LEVEL_WARNING, LOG_LEVEL_INFO, LOG_LEVEL_D
 struct mp_config {
 	char *socket_path;            /* socket */
 	mode_t socket_mode;           /* socket_mode, octal */
-	int workers;                  /* workers, 1-64 */
+	int min_workers;              /* min_workers (or workers): kept running, 1-64 */
+	int max_workers;              /* max_workers: most running, 1-64 (at least min_workers) */
+	double worker_idle_timeout;   /* worker_idle_timeout: seconds before an idle extra worker stops */
 	char *mtr_packet;             /* mtr_packet: executable path or name */
 	size_t max_request_bytes;     /* max_request_bytes, 256-16777216 */
 	int max_inflight_per_client;  /* max_inflight_per_client, 1-1000000 */
@@ -54,6 +56,11 @@ struct mp_config {
 	int uid_max_pps;              /* uid_max_pps: probes/s sent, per uid */
 	int uid_max_inflight;         /* uid_max_inflight: requests outstanding, per uid */
 	int max_connections_per_uid;  /* max_connections_per_uid */
+	/* Fair shares and answer memory, per uid (root exempt) and per connection. */
+	int uid_max_share;            /* uid_max_share: percent of the pool's slots one uid may hold, 1-100 */
+	int uid_max_queued;           /* uid_max_queued: probes one uid may have waiting, 0 = no limit */
+	size_t client_max_answer_bytes; /* client_max_answer_bytes: answers owed and unread, per connection */
+	size_t uid_max_answer_bytes;  /* uid_max_answer_bytes: the same, per uid */
 };
 
 /* Fill cfg with the built-in defaults (allocates the strings). 0 or -ENOMEM. */

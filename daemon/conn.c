@@ -1,17 +1,21 @@
 /*
- * Client connections.  Each reads newline-terminated requests, answers
- * each exactly once (in completion order), and pushes back on a client
- * that asks faster than it reads or than its probes complete: at
- * max_inflight_per_client outstanding requests, or with too much output
- * unread, the connection stops being read until answers drain.  A line
- * longer than max_request_bytes gets request-too-large and the rest of it is
- * skipped; the connection stays usable.  At most CONN_LINES_PER_WAKE lines
- * are handled per wake-up, so one busy client cannot starve the others.
+ * Client connections, as transport.  Each reads newline-terminated lines
+ * and hands them up through the line hook, writes the answers it is given
+ * (in completion order), and pushes back on a client that asks faster than
+ * it reads or than its requests complete: at max_inflight_per_client
+ * requests outstanding, at uid_max_inflight for its uid, or when the
+ * answers it may still owe plus those written and unread reach
+ * client_max_answer_bytes (uid_max_answer_bytes for its uid), the
+ * connection stops being read until answers drain.  A line longer than
+ * max_request_bytes gets request-too-large and the rest of it is skipped;
+ * the connection stays usable.  At most CONN_LINES_PER_WAKE lines are
+ * handled per wake-up, so one busy client cannot starve the others.
  */
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
+#include <event2/event_struct.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,27 +24,18 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "config-build.h"
 #include "access.h"
 #include "conn.h"
-#include "dns.h"
 #include "idmap.h"
 #include "log.h"
-#include "pool.h"
 #include "proto.h"
-#include "route.h"
-#include "sched.h"
 #include "server.h"
-#include "stats.h"
-#include "trace.h"
 
 #define CONN_LINES_PER_WAKE 64
-/* Unread answers beyond this stop the reading of new requests. */
-#define CONN_OUTPUT_MAX (1024 * 1024)
+/* The output buffer's low watermark: below it, a paused connection is looked at again. */
+#define CONN_WRITE_LOWAT (256 * 1024)
 /* What a user not (or no longer) allowed is told before being disconnected. */
 #define MSG_NOT_ALLOWED "connection: this user may not use the daemon"
-/* Unread output beyond this drops hop events (never answers). */
-#define CONN_EVENTS_MAX (4 * CONN_OUTPUT_MAX)
 
 struct uid_entry;
 
@@ -48,17 +43,16 @@ struct uid_entry;
 struct conn {
 	uint64_t id;
 	struct bufferevent *bev;
-	uid_t uid;
-	gid_t gid;
-	pid_t pid;
-	enum access_level level;
+	struct conn_peer peer;
 	struct uid_entry *user;  /* this uid's shared counters */
 	TAILQ_ENTRY(conn) ulink; /* in user->conns */
 	int inflight;        /* requests read and not answered yet */
+	size_t reserved;     /* bytes reserved for answers not written yet */
 	bool discarding;     /* skipping the rest of a too-long line */
 	bool eof;            /* the client finished sending */
 	bool paused;         /* reading stopped by back-pressure */
 	bool closing;        /* free once the output is written */
+	bool waiting;        /* the line at the head was refused for now (no budget) */
 	struct event resume_ev;
 };
 
@@ -67,10 +61,15 @@ struct uid_entry {
 	uid_t uid;
 	int connections;
 	int inflight;            /* requests outstanding on all its connections */
+	size_t reserved;         /* reserved for answers on all its connections */
+	size_t unread;           /* written and unread on all its connections */
 	TAILQ_HEAD(, conn) conns;
 };
 
 static struct {
+	const struct conn_hooks *hooks;
+	size_t reserved, unread; /* over every connection */
+	uint64_t too_large;      /* lines answered request-too-large */
 	struct idmap conns;
 	struct idmap uids;       /* uid + 1 -> struct uid_entry */
 	struct log_ratelimit deny_rl;
@@ -111,6 +110,22 @@ static void uid_release(struct uid_entry *u)
 
 static void conn_schedule(struct conn *c);
 
+/* True if u is held to the per-uid limits (root is not). */
+static bool uid_limited(const struct uid_entry *u)
+{
+	return u->uid != 0;
+}
+
+/* Look at u's paused connections again (something of u's drained). */
+static void uid_wake(struct uid_entry *u, struct conn *except)
+{
+	struct conn *o;
+
+	TAILQ_FOREACH(o, &u->conns, ulink)
+		if (o->paused && o != except)
+			conn_schedule(o);
+}
+
 /* Requests of c outstanding change by delta; wake the uid's other connections below its cap. */
 static void conn_count_request(struct conn *c, int delta)
 {
@@ -120,28 +135,74 @@ static void conn_count_request(struct conn *c, int delta)
 
 	c->inflight += delta;
 	u->inflight += delta;
-	if (was_full && u->inflight < cap) {
-		struct conn *o;
+	if (was_full && u->inflight < cap)
+		uid_wake(u, c);
+}
 
-		TAILQ_FOREACH(o, &u->conns, ulink)
-			if (o->paused && o != c)
-				conn_schedule(o);
-	}
+/* Bytes of c's answers: reserved, plus written and not read yet. */
+static size_t conn_owed(const struct conn *c)
+{
+	return c->reserved + evbuffer_get_length(bufferevent_get_output(c->bev));
+}
+
+/* True if adding bytes keeps c and its uid within their answer budgets. */
+static bool conn_budget_fits(const struct conn *c, size_t bytes)
+{
+	const struct uid_entry *u = c->user;
+	size_t owed = conn_owed(c), uowed = u->reserved + u->unread;
+
+	if (owed + bytes > srv.cfg.client_max_answer_bytes)
+		return false;
+	return !uid_limited(u) || uowed + bytes <= srv.cfg.uid_max_answer_bytes;
+}
+
+/* Release bytes of c's reservation. */
+static void conn_unreserve(struct conn *c, size_t bytes)
+{
+	struct uid_entry *u = c->user;
+
+	if (bytes > c->reserved)
+		bytes = c->reserved;
+	c->reserved -= bytes;
+	u->reserved -= bytes;
+	C.reserved -= bytes;
+	if (bytes > 0)
+		uid_wake(u, c);
+}
+
+/* The output buffer of a connection changed size: keep the uid's unread total. */
+static void conn_output_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+	struct conn *c = arg;
+	struct uid_entry *u = c->user;
+
+	u->unread += info->n_added;
+	u->unread -= info->n_deleted;
+	C.unread += info->n_added;
+	C.unread -= info->n_deleted;
+	if (info->n_deleted > 0 && uid_limited(u) &&
+	    u->reserved + u->unread < srv.cfg.uid_max_answer_bytes)
+		uid_wake(u, c);
 }
 
 /* Free c now. */
 static void conn_free(struct conn *c)
 {
 	struct uid_entry *u = c->user;
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	size_t left = evbuffer_get_length(out);
 
 	/* Its outstanding requests will find it gone: they no longer count. */
 	conn_count_request(c, -c->inflight);
+	conn_unreserve(c, c->reserved);
+	evbuffer_remove_cb(out, conn_output_cb, c);
+	u->unread -= left;
+	C.unread -= left;
 	TAILQ_REMOVE(&u->conns, c, ulink);
 	u->connections--;
 	uid_release(u);
 	idmap_del(&C.conns, c->id);
-	trace_conn_gone(c->id);
-	sched_conn_gone(c->id);
+	C.hooks->gone(c->id);
 	event_del(&c->resume_ev);
 	bufferevent_free(c->bev);
 	free(c);
@@ -167,144 +228,58 @@ static void conn_schedule(struct conn *c)
 		event_active(&c->resume_ev, EV_TIMEOUT, 0);
 }
 
-/* Deliver one answer line to connection conn_id. */
-void conn_deliver(uint64_t conn_id, char *line, size_t len)
+/* Set the hooks. */
+void conn_setup(const struct conn_hooks *hooks)
+{
+	C.hooks = hooks;
+}
+
+/* Reserve bytes of conn_id's answer budget. */
+bool conn_reserve(uint64_t conn_id, size_t bytes)
+{
+	struct conn *c = idmap_get(&C.conns, conn_id);
+	const struct uid_entry *u;
+	size_t owed, uowed;
+
+	if (!c)
+		return false;
+	u = c->user;
+	owed = conn_owed(c);
+	uowed = u->reserved + u->unread;
+	/* With nothing owed by the connection (or the uid), any one request may run. */
+	if (owed > 0 && owed + bytes > srv.cfg.client_max_answer_bytes)
+		return false;
+	if (uid_limited(u) && uowed > 0 && uowed + bytes > srv.cfg.uid_max_answer_bytes)
+		return false;
+	c->reserved += bytes;
+	c->user->reserved += bytes;
+	C.reserved += bytes;
+	return true;
+}
+
+/* Write one answer line to connection conn_id and release its reservation. */
+void conn_answer(uint64_t conn_id, const char *line, size_t len, size_t reserved)
 {
 	struct conn *c = idmap_get(&C.conns, conn_id);
 
-	if (c) {
-		if (bufferevent_write(c->bev, line, len) < 0)
-			log_error("connection %llu: out of memory for an answer",
-				  (unsigned long long)c->id);
-		conn_count_request(c, -1);
-		if (c->paused || c->eof)
-			conn_schedule(c);
-	}
-	free(line);
+	if (!c)
+		return;
+	if (bufferevent_write(c->bev, line, len) < 0)
+		log_error("connection %llu: out of memory for an answer", (unsigned long long)c->id);
+	conn_unreserve(c, reserved);
+	conn_count_request(c, -1);
+	if (c->paused || c->eof)
+		conn_schedule(c);
 }
 
-/* Send a line that is not an answer (a trace's hop event) to conn_id. */
-void conn_send_event(uint64_t conn_id, char *line, size_t len)
+/* Write a line that is not an answer (a trace's hop event), if the budgets allow. */
+void conn_event(uint64_t conn_id, const char *line, size_t len)
 {
 	struct conn *c = idmap_get(&C.conns, conn_id);
 
 	/* Events are a live view: a client that does not read them loses some. */
-	if (c && evbuffer_get_length(bufferevent_get_output(c->bev)) <= CONN_EVENTS_MAX &&
-	    bufferevent_write(c->bev, line, len) < 0)
+	if (c && !c->closing && conn_budget_fits(c, len) && bufferevent_write(c->bev, line, len) < 0)
 		log_error("connection %llu: out of memory for an event", (unsigned long long)c->id);
-	free(line);
-}
-
-/* Deliver an error answer. */
-void conn_deliver_error(uint64_t conn_id, const struct mp_id *id, int code, const char *msg)
-{
-	size_t len;
-	char *line;
-
-	stats_count_error(code);
-	line = mp_encode_error(id, (enum mp_error)code, msg, &len);
-	if (line) {
-		conn_deliver(conn_id, line, len);
-		return;
-	}
-	/* Out of memory: a fixed answer keeps the one-answer-per-request rule. */
-	static const char oom[] =
-		"{\"id\":null,\"error\":{\"code\":\"process-error\",\"message\":\"out of memory\"}}\n";
-	line = strdup(oom);
-	if (line)
-		conn_deliver(conn_id, line, sizeof(oom) - 1);
-}
-
-/* Answer a request that needs nothing but the daemon itself. */
-static void conn_answer_local(struct conn *c, struct mp_request *req)
-{
-	size_t len = 0;
-	char *line = NULL;
-
-	switch (req->op) {
-	case MP_OP_CLEAR_DNS_CACHE:
-		line = mp_encode_cleared(&req->id, dns_clear_cache(), &len);
-		break;
-	case MP_OP_VERSION:
-		line = mp_encode_version(&req->id, MTRPROBED_VERSION, pool_mtr_version(),
-					 srv.cfg.workers, &len);
-		break;
-	case MP_OP_STATS:
-		line = mp_encode_object(&req->id, stats_to_json(), &len);
-		break;
-	default:
-		break;
-	}
-	if (line)
-		conn_deliver(c->id, line, len);
-	else
-		conn_deliver_error(c->id, &req->id, MP_ERR_PROCESS, "out of memory");
-}
-
-/*
- * True if a request's local_ip is the source address the kernel would pick
- * anyway (mtr and mtrpacket always send one): no traffic is steered, so
- * anyone may give it.  Only literal addresses are compared.  One of the
- * other family steers nothing either: the request fails the same way for
- * everyone (host-resolve-error).
- */
-static bool local_ip_is_default(const struct mp_probe_opts *o)
-{
-	char host[MP_ADDR_MAX], local[MP_ADDR_MAX], src[MP_ADDR_MAX];
-	int v = addr_literal_version(o->host, host);
-	int lv = addr_literal_version(o->local_ip, local);
-
-	if (v && lv && lv != v)
-		return true;
-	return v && lv == v && route_source(host, v, -1, src) == 0 && strcmp(src, local) == 0;
-}
-
-/* Handle one request line. */
-static void conn_handle_line(struct conn *c, const char *line, size_t len)
-{
-	char msg[MP_ERRMSG_MAX] = "";
-	struct mp_request req;
-	enum mp_error err;
-
-	memset(&req, 0, sizeof(req));
-	conn_count_request(c, 1);
-	err = mp_request_decode(line, len, &req, msg);
-	if (err == MP_OK && srv.stopping &&
-	    (req.op == MP_OP_PROBE || req.op == MP_OP_TRACE || req.op == MP_OP_CHECK_SUPPORT)) {
-		err = MP_ERR_SHUTTING_DOWN;
-		snprintf(msg, sizeof(msg), "op: the daemon is shutting down");
-	}
-	if (err == MP_OK && (req.op == MP_OP_PROBE || req.op == MP_OP_TRACE) &&
-	    c->level != ACCESS_ADMIN &&
-	    (req.probe.mark >= 0 || (req.probe.local_ip[0] && !local_ip_is_default(&req.probe)))) {
-		const char *field = req.probe.mark >= 0 ? "mark" : "local_ip";
-
-		err = MP_ERR_PERMISSION_DENIED;
-		snprintf(msg, sizeof(msg), "%s: only admin users may set it%s", field,
-			 field[0] == 'l' ? " (other than the route's own source address)" : "");
-		if (log_ratelimit_ok(&C.deny_rl))
-			log_warning("refused '%s' to uid %d (pid %d): not an admin user", field,
-				    (int)c->uid, (int)c->pid);
-	}
-	if (err == MP_OK) {
-		switch (req.op) {
-		case MP_OP_PROBE:
-			err = sched_submit_probe(c->id, c->uid, &req, msg);
-			break;
-		case MP_OP_CHECK_SUPPORT:
-			pool_check_support(c->id, &req.id, req.feature);
-			break;
-		case MP_OP_TRACE:
-			err = trace_start(c->id, c->uid, &req, msg);
-			break;
-		default:
-			conn_answer_local(c, &req);
-			break;
-		}
-	}
-	if (err != MP_OK)
-		conn_deliver_error(c->id, &req.id, err, msg);
-	mp_request_clear(&req);
 }
 
 /* Answer a line that is too long. */
@@ -312,20 +287,41 @@ static void conn_too_large(struct conn *c)
 {
 	char msg[MP_ERRMSG_MAX];
 	struct mp_id none = { .kind = MP_ID_NULL };
+	size_t len = 0;
+	char *line;
 
 	conn_count_request(c, 1);
+	C.too_large++;
 	snprintf(msg, sizeof(msg), "line: longer than max_request_bytes (%zu)",
 		 srv.cfg.max_request_bytes);
-	conn_deliver_error(c->id, &none, MP_ERR_REQUEST_TOO_LARGE, msg);
+	line = mp_encode_error(&none, MP_ERR_REQUEST_TOO_LARGE, msg, &len);
+	conn_answer(c->id, line ? line : "", line ? len : 0, 0);
+	free(line);
 }
 
 /* True if c must stop reading for now. */
 static bool conn_must_wait(struct conn *c)
 {
+	const struct uid_entry *u = c->user;
+
 	return c->inflight >= srv.cfg.max_inflight_per_client ||
-	       (srv.cfg.uid_max_inflight > 0 && c->uid != 0 &&
-		c->user->inflight >= srv.cfg.uid_max_inflight) ||
-	       evbuffer_get_length(bufferevent_get_output(c->bev)) > CONN_OUTPUT_MAX;
+	       (srv.cfg.uid_max_inflight > 0 && uid_limited(u) &&
+		u->inflight >= srv.cfg.uid_max_inflight) ||
+	       conn_owed(c) >= srv.cfg.client_max_answer_bytes ||
+	       (uid_limited(u) && u->reserved + u->unread >= srv.cfg.uid_max_answer_bytes);
+}
+
+/* Offer one line to the hook: false if it must wait. */
+static bool conn_offer_line(struct conn *c, const char *line, size_t len)
+{
+	uint64_t id = c->id;
+
+	conn_count_request(c, 1);
+	if (C.hooks->line(id, &c->peer, line, len) == CONN_LATER) {
+		conn_count_request(c, -1);
+		return false;
+	}
+	return true;
 }
 
 /* Handle one complete line at the head of the input, or a too-long part. */
@@ -353,12 +349,14 @@ static bool conn_take_line(struct conn *c, struct evbuffer *in)
 	const char *line = len ? (const char *)evbuffer_pullup(in, (ev_ssize_t)len) : "";
 	size_t body = len > 0 && line[len - 1] == '\r' ? len - 1 : len;
 
-	if (c->discarding)
+	if (c->discarding) {
 		c->discarding = false;
-	else if (body > max)
+	} else if (body > max) {
 		conn_too_large(c);
-	else
-		conn_handle_line(c, line, len);
+	} else if (!conn_offer_line(c, line, len)) {
+		c->waiting = true;
+		return false;
+	}
 	evbuffer_drain(in, len + eol_len);
 	return true;
 }
@@ -383,8 +381,17 @@ static void conn_process(struct conn *c)
 			conn_schedule(c);
 			return;
 		}
-		if (!conn_take_line(c, in))
-			break;
+		if (!conn_take_line(c, in)) {
+			if (!c->waiting)
+				break;
+			/* No room for that line's answer: wait for answers to drain. */
+			c->waiting = false;
+			if (!c->paused) {
+				c->paused = true;
+				bufferevent_disable(c->bev, EV_READ);
+			}
+			return;
+		}
 	}
 	if (c->paused) {
 		c->paused = false;
@@ -507,10 +514,10 @@ void conn_accept(int fd)
 		return;
 	}
 	c->id = ++C.next_id;
-	c->uid = cred.uid;
-	c->gid = cred.gid;
-	c->pid = cred.pid;
-	c->level = level;
+	c->peer.uid = cred.uid;
+	c->peer.gid = cred.gid;
+	c->peer.pid = cred.pid;
+	c->peer.level = level;
 	c->user = u;
 	u->connections++;
 	TAILQ_INSERT_TAIL(&u->conns, c, ulink);
@@ -530,10 +537,11 @@ void conn_accept(int fd)
 	event_assign(&c->resume_ev, srv.base, -1, 0, conn_resume_cb, c);
 	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
 	bufferevent_setwatermark(c->bev, EV_READ, 0, srv.cfg.max_request_bytes + 4096);
-	bufferevent_setwatermark(c->bev, EV_WRITE, CONN_OUTPUT_MAX / 2, 0);
+	bufferevent_setwatermark(c->bev, EV_WRITE, srv.cfg.client_max_answer_bytes / 2, 0);
+	evbuffer_add_cb(bufferevent_get_output(c->bev), conn_output_cb, c);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
-	log_debug("connection %llu from uid %d pid %d", (unsigned long long)c->id, (int)c->uid,
-		  (int)c->pid);
+	log_debug("connection %llu from uid %d pid %d", (unsigned long long)c->id,
+		  (int)c->peer.uid, (int)c->peer.pid);
 }
 
 /* Stop reading from every connection; each closes once answered and written. */
@@ -610,8 +618,8 @@ void conn_reconfigure(void)
 	while (idmap_next(&C.conns, &iter, &key, &val)) {
 		struct conn *c = val;
 
-		c->level = access_check(c->uid, c->gid);
-		if (c->level == ACCESS_DENIED && !c->closing) {
+		c->peer.level = access_check(c->peer.uid, c->peer.gid);
+		if (c->peer.level == ACCESS_DENIED && !c->closing) {
 			struct mp_id none = { .kind = MP_ID_NULL };
 			size_t len = 0;
 			char *line = mp_encode_error(&none, MP_ERR_PERMISSION_DENIED, MSG_NOT_ALLOWED,
@@ -619,7 +627,7 @@ void conn_reconfigure(void)
 
 			if (log_ratelimit_ok(&C.deny_rl))
 				log_warning("disconnecting uid %d (pid %d): no longer in allow_users or "
-					    "allow_groups", (int)c->uid, (int)c->pid);
+					    "allow_groups", (int)c->peer.uid, (int)c->peer.pid);
 			if (line)
 				bufferevent_write(c->bev, line, len);
 			free(line);
@@ -629,6 +637,7 @@ void conn_reconfigure(void)
 			continue;
 		}
 		bufferevent_setwatermark(c->bev, EV_READ, 0, srv.cfg.max_request_bytes + 4096);
+		bufferevent_setwatermark(c->bev, EV_WRITE, srv.cfg.client_max_answer_bytes / 2, 0);
 		conn_schedule(c);
 	}
 }
@@ -643,4 +652,16 @@ size_t conn_count(void)
 uint64_t conn_total(void)
 {
 	return C.total;
+}
+
+/* Bytes reserved for answers and written but unread, over all connections. */
+size_t conn_answer_bytes(void)
+{
+	return C.reserved + C.unread;
+}
+
+/* Lines answered request-too-large since start. */
+uint64_t conn_too_large_count(void)
+{
+	return C.too_large;
 }

@@ -18,7 +18,6 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "conn.h"
 #include "listener.h"
 #include "log.h"
 #include "server.h"
@@ -34,7 +33,14 @@ static struct {
 	ino_t ino;
 	bool own; /* bound here: remove at exit */
 	struct log_ratelimit emfile_rl;
+	void (*accept_cb)(int fd);
 } L = { .emfile_rl = { .interval = 10, .burst = 1 } };
+
+/* Hand every accepted socket to accept_cb. */
+void listener_setup(void (*accept_cb)(int fd))
+{
+	L.accept_cb = accept_cb;
+}
 
 /* Fill a sockaddr_un for path; -ENAMETOOLONG if it does not fit. */
 static int make_addr(const char *path, struct sockaddr_un *sun)
@@ -101,7 +107,7 @@ static int make_parents(const char *path)
 static void listener_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 			       struct sockaddr *sa, int socklen, void *arg)
 {
-	conn_accept(fd);
+	L.accept_cb(fd);
 }
 
 /* Accept again after running out of descriptors. */

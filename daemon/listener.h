@@ -2,6 +2,8 @@
 #ifndef MTRPROBED_LISTENER_H
 #define MTRPROBED_LISTENER_H
 
+/* Hand every accepted (non-blocking, close-on-exec) socket to accept_cb. */
+void listener_setup(void (*accept_cb)(int fd));
 /*
  * Refuse to go on if a live daemon serves path (exits with a message);
  * remove a stale socket file.  Called before the workers start.

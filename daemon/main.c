@@ -22,12 +22,14 @@
 #include "listener.h"
 #include "log.h"
 #include "pool.h"
+#include "request.h"
 #include "route.h"
 #include "sched.h"
 #include "sd.h"
 #include "server.h"
 #include "trace.h"
 #include "util.h"
+#include "wproc.h"
 
 struct server srv;
 
@@ -142,7 +144,7 @@ static int config_build(struct mp_config *cfg, char err[CONFIG_ERR_MAX])
 		cfg->socket_path = s;
 	}
 	if (M.workers_override)
-		cfg->workers = M.workers_override;
+		cfg->min_workers = M.workers_override;
 	if (M.debug)
 		cfg->log_level = LOG_LEVEL_DEBUG;
 	return 0;
@@ -192,8 +194,9 @@ static void sighup_cb(evutil_socket_t fd, short what, void *arg)
 		listener_chmod(srv.cfg.socket_mode);
 	if (dns_reconfigure(&old) < 0)
 		log_error("reload: the new DNS settings could not all be applied");
-	if (srv.cfg.workers != old.workers)
-		pool_resize(srv.cfg.workers);
+	if (srv.cfg.min_workers != old.min_workers || srv.cfg.max_workers != old.max_workers ||
+	    srv.cfg.worker_idle_timeout != old.worker_idle_timeout)
+		pool_reconfigure();
 	conn_reconfigure();
 	config_free(&old);
 	sched_kick();
@@ -208,13 +211,18 @@ static void pool_ready(int alive, const char *why)
 	if (alive > 0) {
 		M.start_result = 1;
 		if (why)
-			log_warning("only %d of %d workers started: %s", alive, srv.cfg.workers, why);
+			log_warning("only %d of %d workers started: %s", alive, srv.cfg.min_workers, why);
 	} else {
 		M.start_result = -1;
 		snprintf(M.start_error, sizeof(M.start_error), "%s", why ? why : "unknown error");
 	}
 	event_base_loopbreak(srv.base);
 }
+
+static const struct pool_hooks pool_hooks = {
+	.room = sched_kick,
+	.started = pool_ready,
+};
 
 /* Raise the open-files soft limit as far as the hard limit allows. */
 static void raise_nofile(void)
@@ -342,7 +350,9 @@ int main(int argc, char **argv)
 		fatal("cannot set up name resolution");
 
 	/* Workers first: a daemon that cannot probe does not listen. */
-	if (pool_start(srv.cfg.workers, pool_ready) < 0)
+	request_setup();
+	listener_setup(conn_accept);
+	if (pool_start(&wproc_ops, &pool_hooks) < 0)
 		fatal("out of memory");
 	if (M.start_result == 0)
 		event_base_dispatch(srv.base);
@@ -365,7 +375,7 @@ int main(int argc, char **argv)
 
 		pool_get_stats(&ps);
 		log_info("mtrprobed %s ready: %d of %d workers running %s", MTRPROBED_VERSION,
-			 ps.alive, ps.configured,
+			 ps.alive, ps.min,
 			 pool_mtr_version()[0] ? pool_mtr_version() : "mtr-packet");
 		event_base_dispatch(srv.base);
 	}

@@ -1,62 +1,75 @@
 /*
- * The pool of mtr-packet workers.  It decides which worker takes a probe so
+ * The pool of mtr-packet workers.  It decides which worker takes a task so
  * that mtr-packet's limits hold (see docs/DESIGN.md):
- *  - UDP, TCP and SCTP probes all go to one worker: mtr-packet matches
- *    their answers by port, every process counts ports from the same start,
- *    and a worker attributes another's answers to its own probes (even an
- *    IPv4 answer to an IPv6 probe).  TCP and SCTP are capped by
- *    tcp_max_inflight (it select()s one fd per TCP probe);
- *  - ICMP probes go to the worker with the most room;
+ *  - UDP, TCP and SCTP probes all go to one worker, the port worker:
+ *    mtr-packet matches their answers by port, every process counts ports
+ *    from the same start, and a worker attributes another's answers to its
+ *    own probes (even an IPv4 answer to an IPv6 probe).  TCP and SCTP are
+ *    capped by tcp_max_inflight (it select()s one fd per TCP probe);
+ *  - ICMP probes fill the busiest worker that has room before the next one
+ *    takes any: every raw ICMP socket on the host reads every ICMP answer,
+ *    so each extra worker costs all of them receive work;
  *  - at most max_burst probes are out that not every worker has shown it
  *    read past (see pool_unconfirmed()): their answers would arrive in one
  *    burst and overflow the raw sockets' buffers;
- *  - no worker has more than WORKER_MAX_INFLIGHT probes out.
- * It restarts workers that die, with back-off, and answers check_support.
+ *  - no worker holds more than WORKER_MAX_INFLIGHT probes.
+ * The pool is elastic: min_workers run always; another starts when the
+ * running ones have less than POOL_HEADROOM free slots, up to max_workers;
+ * one above min_workers that has held nothing for worker_idle_timeout
+ * stops.  A worker that dies is started again at once if it had been
+ * working, after a doubling back-off if it is crash-looping.
  */
 #include <errno.h>
 #include <event2/event.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 
-#include "conn.h"
 #include "log.h"
 #include "pool.h"
 #include "server.h"
 #include "util.h"
-#include "worker.h"
 
 #define FEATURE_CACHE_MAX 64
 #define RESTART_DELAY_MIN 0.1
 #define RESTART_DELAY_MAX 30.0
-/* A worker up this long is healthy again: its back-off starts over. */
-#define HEALTHY_AFTER_SECONDS 30.0
+/* A start that failed for lack of descriptors is tried again this soon. */
+#define RESTART_DELAY_NOFD 0.5
+/* A ready worker gone within this many seconds without answering anything is crash-looping. */
+#define CRASH_WINDOW 2.0
+/* Free ICMP slots kept in reserve: below this, another worker starts. */
+#define POOL_HEADROOM 200
+/* How often idle workers are looked for. */
+#define POOL_TICK 1.0
+
+/* A client's check-support question.  Owned by the worker's token map while asked. */
+struct support_q {
+	struct worker_question q;
+	pool_support_cb cb;
+	void *arg;
+};
 
 static struct {
 	struct worker workers[POOL_WORKERS_MAX];
-	int n;                  /* slots in use, retiring ones included */
-	int n_active;           /* configured workers: slots [0, n_active) */
-	int tcp_index;          /* the worker taking UDP/TCP/SCTP, or -1 */
-	pool_ready_cb ready_cb; /* set while the first start settles */
+	int n;                  /* slots ever used: [0, n) */
+	int port_index;         /* the worker taking UDP/TCP/SCTP, or -1 */
+	const struct pool_hooks *hooks;
+	bool settled;           /* the first start has settled */
 	char version[MP_RESULT_MAX + 1];
 	struct {
 		char feature[MP_FEATURE_MAX + 1];
 		char value[MP_RESULT_MAX + 1];
 	} cache[FEATURE_CACHE_MAX];
 	int n_cache;
-	uint64_t restarts;
+	uint64_t restarts, started, retired;
 	struct event *age_ev;   /* wakes the dispatcher when a worker's pause ends */
+	struct event *tick_ev;  /* looks for idle workers */
 	uint64_t sent_seq;      /* probes sent since start */
-	unsigned icmp_rr;
 } P;
 
-/* True if w takes new work: running and not being retired. */
-static bool worker_usable(const struct worker *w)
-{
-	return w->state == WORKER_READY && !w->retiring;
-}
+static void pool_restart_cb(evutil_socket_t fd, short what, void *arg);
+static const struct worker_events pool_worker_events;
 
 /* The mtr-packet executable: $MTR_PACKET, else the config's. */
 static const char *pool_exe(void)
@@ -66,43 +79,36 @@ static const char *pool_exe(void)
 	return e && *e ? e : srv.cfg.mtr_packet;
 }
 
-/* Wake the dispatcher. */
-static void pool_age_cb(evutil_socket_t fd, short what, void *arg)
+/* Most workers to run now (the configured maximum, within the slots). */
+static int pool_max(void)
 {
-	sched_kick();
+	int m = srv.cfg.max_workers > srv.cfg.min_workers ? srv.cfg.max_workers : srv.cfg.min_workers;
+
+	return m < POOL_WORKERS_MAX ? m : POOL_WORKERS_MAX;
 }
 
-/* Start n workers; ready runs once each answered or failed. */
-int pool_start(int n, pool_ready_cb ready)
+/* Workers running or on their way: starting, ready, or waiting to restart. */
+static int pool_running(void)
 {
-	P.n = n < POOL_WORKERS_MAX ? n : POOL_WORKERS_MAX;
-	P.n_active = P.n;
-	P.tcp_index = -1;
-	P.ready_cb = ready;
-	P.age_ev = evtimer_new(srv.base, pool_age_cb, NULL);
-	if (!P.age_ev)
-		return -ENOMEM;
+	int n = 0;
+
 	for (int i = 0; i < P.n; i++) {
-		struct worker *w = &P.workers[i];
+		const struct worker *w = &P.workers[i];
 
-		w->index = i;
-		w->state = WORKER_IDLE;
-		if (worker_spawn(w, pool_exe()) < 0 && w->state == WORKER_IDLE)
-			log_error("worker %d: %s", i, w->why);
+		if (!w->retiring && (w->state != WORKER_IDLE || event_pending(&w->timer, EV_TIMEOUT, NULL)))
+			n++;
 	}
-	pool_worker_down(NULL);
-	return 0;
+	return n;
 }
 
-/* If the first start has settled, tell main how it went. */
+/* Tell the user the first start settled, if it has. */
 static void pool_check_settled(void)
 {
 	int alive = 0;
-	const char *why = NULL;
 	const struct worker *failed = NULL;
-	static char msg[512];
+	static char msg[640];
 
-	if (!P.ready_cb)
+	if (P.settled)
 		return;
 	for (int i = 0; i < P.n; i++) {
 		struct worker *w = &P.workers[i];
@@ -111,28 +117,163 @@ static void pool_check_settled(void)
 			return;
 		if (w->state == WORKER_DEAD && w->pid > 0)
 			return; /* wait for the reap: it has the exit status and stderr */
-		if (w->state == WORKER_READY) {
+		if (w->state == WORKER_READY)
 			alive++;
-		} else if (!failed) {
+		else if (!failed)
 			failed = w;
-			why = w->why;
-		}
 	}
-	if (failed && !alive) {
-		const struct worker *w = failed;
-		bool perm = strstr(w->last_stderr, "ermission denied") ||
-			    strstr(w->last_stderr, "not permitted");
+	const char *why = failed ? failed->why : NULL;
 
-		snprintf(msg, sizeof(msg), "%s%s%s%s", why, w->last_stderr[0] ? ": " : "",
-			 w->last_stderr,
+	if (failed && !alive) {
+		bool perm = strstr(failed->last_stderr, "ermission denied") ||
+			    strstr(failed->last_stderr, "not permitted");
+
+		snprintf(msg, sizeof(msg), "%s%s%s%s", failed->why, failed->last_stderr[0] ? ": " : "",
+			 failed->last_stderr,
 			 perm ? " (mtr-packet needs CAP_NET_RAW: run mtrprobed as root or with "
 				"that capability)" : "");
 		why = msg;
 	}
-	pool_ready_cb cb = P.ready_cb;
+	P.settled = true;
+	P.hooks->started(alive, why);
+}
 
-	P.ready_cb = NULL;
-	cb(alive, why);
+/* Start the worker in slot i.  0 or -errno (logged). */
+static int pool_spawn(int i)
+{
+	struct worker *w = &P.workers[i];
+	int r;
+
+	w->index = i;
+	w->retiring = false;
+	if (i >= P.n)
+		P.n = i + 1;
+	evtimer_assign(&w->timer, srv.base, pool_restart_cb, w);
+	P.started++;
+	r = worker_spawn(w, pool_exe());
+	if (r < 0 && w->state == WORKER_IDLE) {
+		log_error("worker %d: %s", i, w->why);
+		w->failures++;
+		/* Try again later (at once if only descriptors were short). */
+		double delay = pool_restart_delay(false, 0, 0, w->failures, r);
+		struct timeval tv = tv_from_seconds(delay);
+
+		if (P.settled && !srv.stopping)
+			evtimer_add(&w->timer, &tv);
+	}
+	return r;
+}
+
+/* Start one more worker in a free slot, if below the maximum.  True if one started. */
+static bool pool_grow(void)
+{
+	if (srv.stopping || pool_running() >= pool_max())
+		return false;
+	for (int i = 0; i < POOL_WORKERS_MAX; i++) {
+		struct worker *w = &P.workers[i];
+
+		if (i >= P.n || (w->state == WORKER_IDLE && !event_pending(&w->timer, EV_TIMEOUT, NULL))) {
+			if (i < P.n && w->pid > 0)
+				continue;
+			if (i >= P.n)
+				memset(w, 0, sizeof(*w));
+			log_debug("workers: starting worker %d (%d running)", i, pool_running());
+			pool_spawn(i);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Free ICMP slots of the workers running or starting. */
+static int pool_free_slots(void)
+{
+	int free_slots = 0;
+
+	for (int i = 0; i < P.n; i++) {
+		const struct worker *w = &P.workers[i];
+
+		if (w->retiring)
+			continue;
+		if (w->state == WORKER_READY)
+			free_slots += WORKER_MAX_INFLIGHT - w->inflight;
+		else if (w->state == WORKER_STARTING)
+			free_slots += WORKER_MAX_INFLIGHT;
+	}
+	return free_slots;
+}
+
+/* Start another worker if the free slots run low. */
+static void pool_keep_headroom(void)
+{
+	if (P.settled && pool_free_slots() < POOL_HEADROOM)
+		pool_grow();
+}
+
+/* Keep min_workers running. */
+static void pool_keep_minimum(void)
+{
+	while (pool_running() < srv.cfg.min_workers && pool_grow())
+		;
+}
+
+/* Wake the dispatcher. */
+static void pool_age_cb(evutil_socket_t fd, short what, void *arg)
+{
+	P.hooks->room();
+}
+
+/* Stop w, which has held nothing for a while, if more than the minimum run. */
+static void pool_retire(struct worker *w)
+{
+	w->retiring = true;
+	if (P.port_index == w->index)
+		P.port_index = -1;
+	P.retired++;
+	log_info("workers: worker %d (pid %d) idle for %.0f s, stopping it", w->index, (int)w->pid,
+		 srv.cfg.worker_idle_timeout);
+	worker_kill(w, "retired");
+}
+
+/* Look for workers idle past worker_idle_timeout (the highest slots first). */
+static void pool_tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	double now = mono_now();
+	int ready = 0;
+
+	for (int i = 0; i < P.n; i++)
+		if (worker_usable(&P.workers[i]))
+			ready++;
+	for (int i = P.n - 1; i >= 0 && ready > srv.cfg.min_workers; i--) {
+		struct worker *w = &P.workers[i];
+
+		if (worker_usable(w) && w->inflight == 0 && w->pings_out == 0 &&
+		    now - w->idle_since >= srv.cfg.worker_idle_timeout &&
+		    pool_free_slots() - WORKER_MAX_INFLIGHT >= POOL_HEADROOM) {
+			pool_retire(w);
+			ready--;
+		}
+	}
+	pool_keep_minimum();
+}
+
+/* Start min_workers workers. */
+int pool_start(const struct wlink_ops *ops, const struct pool_hooks *hooks)
+{
+	struct timeval tick = tv_from_seconds(POOL_TICK);
+
+	P.hooks = hooks;
+	P.port_index = -1;
+	P.age_ev = evtimer_new(srv.base, pool_age_cb, NULL);
+	P.tick_ev = event_new(srv.base, -1, EV_PERSIST, pool_tick_cb, NULL);
+	if (!P.age_ev || !P.tick_ev)
+		return -ENOMEM;
+	worker_setup(ops, &pool_worker_events);
+	for (int i = 0; i < srv.cfg.min_workers && i < POOL_WORKERS_MAX; i++)
+		pool_spawn(i);
+	evtimer_add(P.tick_ev, &tick);
+	pool_check_settled();
+	return 0;
 }
 
 /* Drop cached check-support answers (a worker (re)started). */
@@ -142,51 +283,64 @@ static void pool_forget_features(void)
 }
 
 /* w answered its start-up check. */
-void pool_worker_ready(struct worker *w)
+static void pool_worker_ready(struct worker *w)
 {
 	log_debug("worker %d (pid %d) ready", w->index, (int)w->pid);
+	if (w->mtr_version[0])
+		snprintf(P.version, sizeof(P.version), "%s", w->mtr_version);
 	w->confirmed_seq = w->last_ping_seq = P.sent_seq;
 	pool_forget_features();
 	pool_check_settled();
-	sched_kick();
+	P.hooks->room();
 }
 
-/* mtr-packet's version, from a start-up check. */
-void pool_set_mtr_version(const char *version)
+/* w stopped working. */
+static void pool_worker_down(struct worker *w)
 {
-	snprintf(P.version, sizeof(P.version), "%s", version);
+	if (P.port_index == w->index)
+		P.port_index = -1;
+	P.hooks->room(); /* what it held may be retried elsewhere */
 }
 
-/* mtr-packet's version. */
-const char *pool_mtr_version(void)
+/* Tasks of w ended: work may go on. */
+static void pool_worker_room(struct worker *w)
 {
-	return P.version;
+	if (worker_usable(w) && w->confirmed_seq < P.sent_seq)
+		worker_ping(w, P.sent_seq);
+	P.hooks->room();
 }
 
-/* w stopped working (w may be NULL to just re-check the start). */
-void pool_worker_down(struct worker *w)
+static const struct worker_events pool_worker_events = {
+	.ready = pool_worker_ready,
+	.down = pool_worker_down,
+	.room = pool_worker_room,
+};
+
+/* Seconds before a worker that went down starts again. */
+double pool_restart_delay(bool was_ready, uint64_t answered, double lived, int failures,
+			  int start_error)
 {
-	if (w && P.tcp_index == w->index)
-		P.tcp_index = -1;
-	pool_check_settled();
+	double delay;
+
+	if (start_error == -EMFILE || start_error == -ENFILE)
+		return RESTART_DELAY_NOFD;
+	if (was_ready && (answered > 0 || lived >= CRASH_WINDOW))
+		return 0;
+	if (failures < 1)
+		failures = 1;
+	delay = RESTART_DELAY_MIN * (double)(1u << (failures - 1 < 9 ? failures - 1 : 9));
+	return delay < RESTART_DELAY_MAX ? delay : RESTART_DELAY_MAX;
 }
 
-/* Restart w after its back-off. */
+/* Restart w after its delay. */
 static void pool_restart_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
 
-	if (srv.stopping || w->state != WORKER_IDLE || w->retiring)
+	if (srv.stopping || w->state != WORKER_IDLE || w->retiring || w->pid > 0)
 		return;
 	P.restarts++;
-	if (worker_spawn(w, pool_exe()) < 0 && w->state == WORKER_IDLE) {
-		log_error("worker %d: %s", w->index, w->why);
-		w->failures++;
-		struct timeval tv = tv_from_seconds(RESTART_DELAY_MAX);
-
-		evtimer_assign(&w->restart_ev, srv.base, pool_restart_cb, w);
-		evtimer_add(&w->restart_ev, &tv);
-	}
+	pool_spawn(w->index);
 }
 
 /* How a child ended, in words. */
@@ -202,109 +356,66 @@ static void describe_status(int status, char *buf, size_t len)
 }
 
 /* A child was reaped: if it was a worker, log once and schedule its restart. */
-void pool_child_exited(pid_t pid, int status)
+bool pool_child_exited(pid_t pid, int status)
 {
 	struct worker *w = NULL;
 	char how[128];
-	double delay;
+	double delay, lived;
+	bool was_ready;
 
 	for (int i = 0; i < P.n && !w; i++)
 		if (P.workers[i].pid == pid)
 			w = &P.workers[i];
 	if (!w)
-		return;
+		return false;
 	describe_status(status, how, sizeof(how));
-	worker_lost(w, NULL);
+	was_ready = w->was_ready;
 	worker_reaped(w);
-	w->state = WORKER_IDLE;
+	lived = mono_now() - (was_ready ? w->ready_at : w->spawned_at);
 	if (w->retiring) {
 		log_info("worker %d (pid %d) retired", w->index, (int)pid);
-		return;
+		w->retiring = false;
+		w->failures = 0;
+		return true;
 	}
 	if (!w->why[0])
 		snprintf(w->why, sizeof(w->why), "%s", how);
-	if (w->ready_at > w->spawned_at && mono_now() - w->ready_at > HEALTHY_AFTER_SECONDS)
-		w->failures = 0;
-	delay = RESTART_DELAY_MIN * (double)(1u << (w->failures < 9 ? w->failures : 9));
-	if (delay > RESTART_DELAY_MAX)
-		delay = RESTART_DELAY_MAX;
-	w->failures++;
+	delay = pool_restart_delay(was_ready, w->answered, lived, w->failures + 1, 0);
+	w->failures = delay == 0 ? 0 : w->failures + 1;
 	if (srv.stopping) {
 		log_debug("worker %d (pid %d) %s", w->index, (int)pid, how);
-		return;
+		return true;
 	}
-	log_warning("worker %d (pid %d) %s%s%s; restarting in %.1f s", w->index, (int)pid, w->why,
-		    w->last_stderr[0] ? "; it said: " : "", w->last_stderr, delay);
+	log_warning("worker %d (pid %d) %s%s%s; restarting %s%.1f s", w->index, (int)pid, w->why,
+		    w->last_stderr[0] ? "; it said: " : "", w->last_stderr,
+		    delay == 0 ? "now" : "in ", delay);
 	pool_check_settled();
+	if (!P.settled)
+		return true;
 	struct timeval tv = tv_from_seconds(delay);
 
-	evtimer_assign(&w->restart_ev, srv.base, pool_restart_cb, w);
-	evtimer_add(&w->restart_ev, &tv);
+	evtimer_assign(&w->timer, srv.base, pool_restart_cb, w);
+	if (delay == 0)
+		event_active(&w->timer, EV_TIMEOUT, 0);
+	else
+		evtimer_add(&w->timer, &tv);
+	return true;
 }
 
-/* A retiring worker with nothing left to answer is stopped. */
-void pool_maybe_retire(struct worker *w)
+/* Apply changed worker counts: more start now, extra ones stop once idle. */
+void pool_reconfigure(void)
 {
-	if (w->retiring && w->state == WORKER_READY && idmap_count(&w->tokens) == 0)
-		worker_lost(w, "retired");
-	else if (w->retiring && (w->state == WORKER_STARTING))
-		worker_lost(w, "retired");
-}
-
-/* Set up slot i and start its worker. */
-static void pool_spawn_slot(int i)
-{
-	struct worker *w = &P.workers[i];
-
-	w->index = i;
-	w->retiring = false;
-	w->failures = 0;
-	if (w->state != WORKER_IDLE)
-		return;
-	if (worker_spawn(w, pool_exe()) < 0 && w->state == WORKER_IDLE)
-		log_error("worker %d: %s", i, w->why);
-}
-
-/* Change the number of workers: new ones start, extra ones retire once idle. */
-void pool_resize(int n)
-{
-	if (n < 1)
-		n = 1;
-	if (n > POOL_WORKERS_MAX)
-		n = POOL_WORKERS_MAX;
-	if (n == P.n_active)
-		return;
-	log_info("workers: %d -> %d", P.n_active, n);
-	for (int i = 0; i < n; i++) {
-		struct worker *w = &P.workers[i];
-
-		if (i >= P.n || w->retiring) {
-			if (w->retiring && w->state != WORKER_IDLE) {
-				w->retiring = false; /* still running: keep it */
-				continue;
-			}
-			if (i >= P.n)
-				memset(w, 0, sizeof(*w));
-			pool_spawn_slot(i);
-		}
-	}
-	for (int i = n; i < P.n; i++) {
-		P.workers[i].retiring = true;
-		if (P.tcp_index == i)
-			P.tcp_index = -1;
-		pool_maybe_retire(&P.workers[i]);
-	}
-	if (n > P.n)
-		P.n = n;
-	P.n_active = n;
+	log_info("workers: min %d, max %d, idle timeout %.0f s", srv.cfg.min_workers, pool_max(),
+		 srv.cfg.worker_idle_timeout);
+	pool_keep_minimum();
 	pool_forget_features();
-	sched_kick();
+	P.hooks->room();
 }
 
 /* Kill w: it holds a probe long past mtr-packet's own timeout. */
 void pool_worker_hung(struct worker *w)
 {
-	worker_lost(w, "stopped answering");
+	worker_kill(w, "stopped answering");
 }
 
 /*
@@ -324,7 +435,7 @@ static uint64_t pool_unconfirmed(void)
 }
 
 /* True if w can take one more probe now. */
-static bool worker_has_room(struct worker *w, double now)
+static bool worker_has_room(const struct worker *w, double now)
 {
 	return worker_usable(w) && now >= w->paused_until && w->inflight < WORKER_MAX_INFLIGHT;
 }
@@ -335,14 +446,6 @@ void pool_flush(void)
 	for (int i = 0; i < P.n; i++)
 		if (worker_usable(&P.workers[i]) && P.workers[i].confirmed_seq < P.sent_seq)
 			worker_ping(&P.workers[i], P.sent_seq);
-}
-
-/* w answered a ping: keep pinging while probes are unconfirmed. */
-void pool_worker_confirmed(struct worker *w)
-{
-	if (worker_usable(w) && w->confirmed_seq < P.sent_seq)
-		worker_ping(w, P.sent_seq);
-	sched_kick();
 }
 
 /* Wake the dispatcher when a worker's pause ends. */
@@ -366,49 +469,61 @@ static void pool_arm_age_timer(double now)
 	}
 }
 
-/* The worker that takes every UDP, TCP and SCTP probe (sticky until it dies). */
+/* The worker that takes every UDP, TCP and SCTP probe (sticky until it goes). */
 static struct worker *pool_port_worker(void)
 {
-	if (P.tcp_index >= 0 && worker_usable(&P.workers[P.tcp_index]))
-		return &P.workers[P.tcp_index];
-	/* A retiring port worker still has some out: a new one would collide. */
-	for (int i = 0; i < P.n; i++)
-		if (P.workers[i].port_inflight > 0 && P.workers[i].state == WORKER_READY)
+	if (P.port_index >= 0 && worker_usable(&P.workers[P.port_index]))
+		return &P.workers[P.port_index];
+	/* The old port worker still holds some: a new one would collide. */
+	for (int i = 0; i < P.n; i++) {
+		const struct worker *w = &P.workers[i];
+
+		if (w->state == WORKER_READY && (w->held[WTASK_UDP] > 0 || w->held[WTASK_TCP] > 0))
 			return NULL;
+	}
 	for (int i = 0; i < P.n; i++) {
 		if (worker_usable(&P.workers[i])) {
-			P.tcp_index = i;
+			P.port_index = i;
 			return &P.workers[i];
 		}
 	}
 	return NULL;
 }
 
-/* A worker with room for p, or NULL. */
-struct worker *pool_pick(const struct probe *p)
+/* The ready worker with the most ICMP-usable load that still has room. */
+static struct worker *pool_icmp_worker(double now)
+{
+	struct worker *best = NULL;
+
+	for (int i = 0; i < P.n; i++) {
+		struct worker *w = &P.workers[i];
+
+		if (worker_has_room(w, now) && (!best || w->inflight > best->inflight))
+			best = w;
+	}
+	return best;
+}
+
+/* A worker with room for a task of class cls, or NULL. */
+struct worker *pool_pick(enum wtask_class cls)
 {
 	double now = mono_now();
 	struct worker *w = NULL;
 
-	switch (p->opts.protocol) {
-	case MP_PROTO_TCP:
-	case MP_PROTO_SCTP:
+	switch (cls) {
+	case WTASK_TCP:
 		w = pool_port_worker();
-		if (w && w->tcp_inflight >= srv.cfg.tcp_max_inflight)
+		if (w && w->held[WTASK_TCP] >= srv.cfg.tcp_max_inflight)
 			w = NULL;
 		break;
-	case MP_PROTO_UDP:
+	case WTASK_UDP:
 		w = pool_port_worker();
 		break;
-	case MP_PROTO_ICMP:
-	case MP_PROTO__COUNT:
-		for (int i = 0; i < P.n; i++) {
-			struct worker *c = &P.workers[(P.icmp_rr + (unsigned)i) % (unsigned)P.n];
-
-			if (worker_has_room(c, now) && (!w || c->inflight < w->inflight))
-				w = c;
-		}
-		P.icmp_rr++;
+	case WTASK_ICMP:
+	case WTASK_QUESTION:
+		w = pool_icmp_worker(now);
+		if (!w)
+			pool_keep_headroom();
 		break;
 	}
 	if (w && (!worker_has_room(w, now) || pool_unconfirmed() >= (uint64_t)srv.cfg.max_burst))
@@ -418,7 +533,7 @@ struct worker *pool_pick(const struct probe *p)
 	return w;
 }
 
-/* True if no worker can take a probe now. */
+/* True if no worker can take a task now. */
 bool pool_all_busy(void)
 {
 	double now = mono_now();
@@ -428,80 +543,85 @@ bool pool_all_busy(void)
 	for (int i = 0; i < P.n; i++)
 		if (worker_has_room(&P.workers[i], now))
 			return false;
+	pool_keep_headroom();
 	pool_arm_age_timer(now);
 	return true;
 }
 
-/* True if some worker is up. */
+/* True if some worker is up, starting, or about to restart. */
 bool pool_any_alive(void)
 {
-	for (int i = 0; i < P.n; i++)
-		if (worker_usable(&P.workers[i]))
-			return true;
-	return false;
+	return pool_running() > 0;
 }
 
-/* Write p to w. */
-int pool_send(struct worker *w, struct probe *p)
+/* Write probe t to w. */
+int pool_send(struct worker *w, struct wtask *t, struct mtrpkt_probe_cmd *cmd)
 {
-	struct mtrpkt_probe_cmd cmd = {
-		.ip_version = p->ip_version,
-		.protocol = p->opts.protocol,
-		.port = p->opts.port,
-		.local_port = p->opts.local_port,
-		.ttl = p->opts.ttl,
-		.size = p->opts.size,
-		.bit_pattern = p->opts.bit_pattern,
-		.tos = p->opts.tos,
-		.mark = p->opts.mark,
-		.timeout_s = p->mtr_timeout,
-	};
 	char line[MTRPKT_CMD_MAX];
 	int len, r;
 
-	memcpy(cmd.address, p->address, sizeof(cmd.address));
-	memcpy(cmd.local_ip, p->local_ip, sizeof(cmd.local_ip));
-	cmd.token = worker_new_token(w);
-	len = mtrpkt_format_probe(line, sizeof(line), &cmd);
+	cmd->token = worker_new_token(w);
+	len = mtrpkt_format_probe(line, sizeof(line), cmd);
 	if (len < 0)
 		return len;
-	r = worker_write(w, cmd.token, &p->task, line, len);
+	r = worker_submit(w, t, cmd->token, line, len);
 	if (r < 0)
 		return r;
-	p->worker = w;
-	p->token = cmd.token;
-	p->sent_at = mono_now();
 	P.sent_seq++;
-	w->inflight++;
-	if (p->opts.protocol == MP_PROTO_TCP || p->opts.protocol == MP_PROTO_SCTP)
-		w->tcp_inflight++;
-	if (p->opts.protocol != MP_PROTO_ICMP)
-		w->port_inflight++;
+	pool_keep_headroom();
 	return 0;
 }
 
-/* Answer a check_support request from a cached or fresh answer. */
-static void feature_deliver(uint64_t conn_id, const struct mp_id *id, const char *feature,
-			    const char *value)
+/* Most tasks of class cls at max_workers. */
+int pool_capacity(enum wtask_class cls)
 {
-	size_t len;
-	char *line = mp_encode_check_support(id, feature, strcmp(value, "no") != 0, value, &len);
-
-	if (line)
-		conn_deliver(conn_id, line, len);
-	else
-		conn_deliver_error(conn_id, id, MP_ERR_PROCESS, "out of memory");
+	switch (cls) {
+	case WTASK_ICMP:
+		return pool_max() * WORKER_MAX_INFLIGHT;
+	case WTASK_UDP:
+		return WORKER_MAX_INFLIGHT;
+	case WTASK_TCP:
+		return srv.cfg.tcp_max_inflight;
+	case WTASK_QUESTION:
+		break;
+	}
+	return 0;
 }
 
-/* Ask a worker about feature for a client. */
-void pool_check_support(uint64_t conn_id, const struct mp_id *id, const char *feature)
+/* A check-support answer came (or the worker died first). */
+static void pool_support_done(struct wtask *t, struct worker *w, enum wtask_end how,
+			      const struct mtrpkt_reply *r)
+{
+	struct support_q *sq = (struct support_q *)t;
+
+	worker_question_disarm(&sq->q);
+	if (how == WTASK_LOST) {
+		sq->cb(sq->arg, MP_ERR_PROCESS, "the mtr-packet worker asked died before answering",
+		       NULL);
+	} else if (r->kind != MTRPKT_REPLY_FEATURE) {
+		sq->cb(sq->arg, MP_ERR_PROCESS, "mtr-packet answered check-support with something else",
+		       NULL);
+	} else {
+		if (P.n_cache < FEATURE_CACHE_MAX) {
+			snprintf(P.cache[P.n_cache].feature, sizeof(P.cache[0].feature), "%s",
+				 sq->q.feature);
+			snprintf(P.cache[P.n_cache].value, sizeof(P.cache[0].value), "%s", r->support);
+			P.n_cache++;
+		}
+		sq->cb(sq->arg, MP_OK, NULL, r->support);
+	}
+	free(sq);
+}
+
+/* Ask a worker about feature, from the cache when it can. */
+void pool_check_support(const char *feature, pool_support_cb cb, void *arg)
 {
 	struct worker *w = NULL;
-	struct feature_req *fr;
+	struct support_q *sq;
 
 	for (int i = 0; i < P.n_cache; i++) {
 		if (strcmp(P.cache[i].feature, feature) == 0) {
-			feature_deliver(conn_id, id, feature, P.cache[i].value);
+			cb(arg, MP_OK, NULL, P.cache[i].value);
 			return;
 		}
 	}
@@ -509,47 +629,28 @@ void pool_check_support(uint64_t conn_id, const struct mp_id *id, const char *fe
 		if (worker_usable(&P.workers[i]) && (!w || P.workers[i].inflight < w->inflight))
 			w = &P.workers[i];
 	if (!w) {
-		conn_deliver_error(conn_id, id, MP_ERR_PROCESS, "no mtr-packet worker is running");
+		cb(arg, MP_ERR_PROCESS, "no mtr-packet worker is running", NULL);
 		return;
 	}
-	fr = calloc(1, sizeof(*fr));
-	if (!fr || mp_id_copy(&fr->id, id) < 0) {
-		free(fr);
-		conn_deliver_error(conn_id, id, MP_ERR_PROCESS, "out of memory");
+	sq = calloc(1, sizeof(*sq));
+	if (!sq) {
+		cb(arg, MP_ERR_PROCESS, "out of memory", NULL);
 		return;
 	}
-	fr->conn_id = conn_id;
-	snprintf(fr->feature, sizeof(fr->feature), "%s", feature);
-	if (worker_send_question(w, fr) < 0) {
-		conn_deliver_error(conn_id, id, MP_ERR_PROCESS, "the question could not be sent");
-		mp_id_clear(&fr->id);
-		free(fr);
-		return;
+	sq->cb = cb;
+	sq->arg = arg;
+	sq->q.task.done = pool_support_done;
+	snprintf(sq->q.feature, sizeof(sq->q.feature), "%s", feature);
+	if (worker_ask(w, &sq->q) < 0) {
+		free(sq);
+		cb(arg, MP_ERR_PROCESS, "the question could not be sent", NULL);
 	}
-	worker_arm_question(fr, WORKER_QUESTION_TIMEOUT);
 }
 
-/* A worker answered a client's check-support question. */
-void pool_feature_answered(struct feature_req *fr, const struct mtrpkt_reply *r)
+/* mtr-packet's version. */
+const char *pool_mtr_version(void)
 {
-	if (r->kind != MTRPKT_REPLY_FEATURE) {
-		conn_deliver_error(fr->conn_id, &fr->id, MP_ERR_PROCESS,
-				   "mtr-packet answered check-support with something else");
-		return;
-	}
-	if (P.n_cache < FEATURE_CACHE_MAX) {
-		snprintf(P.cache[P.n_cache].feature, sizeof(P.cache[0].feature), "%s", fr->feature);
-		snprintf(P.cache[P.n_cache].value, sizeof(P.cache[0].value), "%s", r->support);
-		P.n_cache++;
-	}
-	feature_deliver(fr->conn_id, &fr->id, fr->feature, r->support);
-}
-
-/* The worker asked died before answering. */
-void pool_feature_lost(struct feature_req *fr)
-{
-	conn_deliver_error(fr->conn_id, &fr->id, MP_ERR_PROCESS,
-			   "the mtr-packet worker asked died before answering");
+	return P.version;
 }
 
 /* Kill every worker and free the pool. */
@@ -559,17 +660,29 @@ void pool_stop(void)
 		worker_destroy(&P.workers[i]);
 	if (P.age_ev)
 		event_free(P.age_ev);
-	P.age_ev = NULL;
+	if (P.tick_ev)
+		event_free(P.tick_ev);
+	P.age_ev = P.tick_ev = NULL;
 	P.n = 0;
 }
 
 /* Counters for stats. */
 void pool_get_stats(struct pool_stats *ret)
 {
-	ret->configured = P.n_active;
-	ret->alive = 0;
-	for (int i = 0; i < P.n; i++)
-		if (worker_usable(&P.workers[i]))
+	memset(ret, 0, sizeof(*ret));
+	ret->min = srv.cfg.min_workers;
+	ret->max = pool_max();
+	for (int i = 0; i < P.n; i++) {
+		const struct worker *w = &P.workers[i];
+
+		if (worker_usable(w))
 			ret->alive++;
+		else if (w->state == WORKER_STARTING)
+			ret->starting++;
+		for (int c = 0; c < WTASK_QUESTION; c++)
+			ret->tasks[c] += (uint64_t)w->held[c];
+	}
 	ret->restarts = P.restarts;
+	ret->started = P.started;
+	ret->retired = P.retired;
 }

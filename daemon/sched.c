@@ -1,19 +1,22 @@
 /*
- * The probe lifecycle.  A probe request is admitted (queue limit, shutdown),
- * gets a deadline, is resolved (DNS, then the source address), waits in its
- * connection's queue, is dispatched round-robin across connections to a
- * worker with room, and is answered exactly once: by the worker's reply, by
- * its deadline, or by an error.  A probe whose worker dies is retried once.
+ * The probe lifecycle.  A probe is admitted (queue limits, shutdown), gets
+ * a deadline, is resolved (DNS, then the source address), waits in its
+ * owner's queue, is dispatched round-robin across owners to a worker with
+ * room, within its uid's share of the pool, and ends exactly once: by the
+ * worker's answer, by its deadline, by an error, or cancelled when its
+ * owner goes away.  A probe whose worker dies is retried once.
  */
 #include <errno.h>
 #include <event2/event.h>
+#include <event2/event_struct.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 
-#include "conn.h"
 #include "dns.h"
 #include "idmap.h"
 #include "log.h"
@@ -21,56 +24,105 @@
 #include "route.h"
 #include "sched.h"
 #include "server.h"
-#include "stats.h"
-#include "trace.h"
 #include "util.h"
 
 /* Time a worker gets past mtr-packet's own timeout before it counts as hung. */
 #define HUNG_GRACE_SECONDS 2.0
 /* Most probes dispatched in one pass before other events get a turn. */
 #define DISPATCH_BUDGET 4096
-/* Queued probes of one client looked at per turn. */
+/* Queued probes of one owner looked at per turn. */
 #define DISPATCH_LOOKAHEAD 16
 
-/* One connection's probes that have not been sent.  Owned by the scheduler. */
-struct sched_client {
-	uint64_t conn_id;
-	uid_t uid;
-	struct probe_list queue;  /* QUEUED, in dispatch order */
-	struct probe_list unsent; /* RESOLVING and QUEUED */
-	bool on_rr;
-	TAILQ_ENTRY(sched_client) rrlink;
+enum probe_state {
+	PROBE_RESOLVING,  /* waiting for DNS (host, then local_ip) */
+	PROBE_QUEUED,     /* resolved, waiting for a worker */
+	PROBE_SENT,       /* written to a worker, not answered yet */
+	PROBE_ORPHAN      /* answered, its token still held by a worker */
 };
 
-/* A token bucket of a probe rate.  Owned by the scheduler. */
+/* A token bucket of a probe rate.  Owned by its holder. */
 struct bucket {
 	double tokens;
 	double last;
 };
 
+/* What one uid holds.  Owned by the user map; kept until sched_free(). */
+struct sched_user {
+	uid_t uid;
+	int held[WTASK_QUESTION];  /* slots at workers, per class */
+	size_t waiting;            /* RESOLVING and QUEUED */
+	struct bucket bucket;      /* uid_max_pps */
+};
+
+/* One owner's probes not yet sent.  Owned by the owner map. */
+struct sched_client {
+	uint64_t key;
+	bool exempt;
+	struct sched_user *user;
+	TAILQ_HEAD(, probe) queue;  /* QUEUED, in dispatch order */
+	TAILQ_HEAD(, probe) unsent; /* RESOLVING and QUEUED */
+	bool on_rr;
+	TAILQ_ENTRY(sched_client) rrlink;
+};
+
+/*
+ * One probe.  Owned by the probe map; while SENT or ORPHAN its worker
+ * holds its task, and it lives until the worker lets go.
+ */
+struct probe {
+	struct wtask task;          /* held by a worker while SENT or ORPHAN */
+	uint64_t id;
+	uint64_t owner;             /* its owner's key */
+	bool exempt;
+	struct sched_user *user;
+	sched_done_fn done;
+	void *arg;
+	uint64_t tag;
+	struct mp_probe_opts opts;
+	enum probe_state state;
+	bool resolving_local;       /* RESOLVING: the address is known, local_ip is not */
+	bool retried;               /* already re-sent once after a worker died */
+	bool was_sent;              /* handed to a worker at least once */
+	int ip_version;             /* of the target, once resolved */
+	char address[MP_ADDR_MAX];  /* target, once resolved */
+	char local_ip[MP_ADDR_MAX]; /* source, once known */
+	double deadline;            /* monotonic: answer no later than this */
+	double sent_at;             /* monotonic, when written to a worker */
+	int mtr_timeout;            /* whole seconds given to mtr-packet */
+	struct sched_client *client;/* QUEUED, RESOLVING: the owning queue */
+	TAILQ_ENTRY(probe) qlink;   /* client queue (QUEUED) */
+	TAILQ_ENTRY(probe) clink;   /* client's list of unsent probes */
+	struct event timer;         /* deadline, then the hung-worker check */
+};
+
+static const char *const result_words[SCHED_N_RESULTS] = { SCHED_RESULT_WORDS };
+
 static struct {
 	struct bucket global;  /* max_pps */
-	struct idmap buckets;  /* uid + 1 -> struct bucket (uid_max_pps) */
 	struct event *refill_ev;
 	double refill_at;      /* when refill_ev fires */
-	struct idmap probes;  /* probe id -> struct probe */
-	struct idmap clients; /* conn id -> struct sched_client */
-	TAILQ_HEAD(sched_client_rr, sched_client) rr; /* clients with queued probes, round-robin */
+	struct idmap probes;   /* probe id -> struct probe */
+	struct idmap clients;  /* owner key -> struct sched_client */
+	struct idmap users;    /* uid + 1 -> struct sched_user */
+	TAILQ_HEAD(sched_client_rr, sched_client) rr; /* owners with queued probes, round-robin */
 	uint64_t next_id;
 	struct event *kick_ev;
 	size_t n_resolving, n_queued, n_sent;
-	uint64_t started, completed, retried;
+	uint64_t started, completed, retried, cancelled, share_waits;
+	uint64_t results[SCHED_N_RESULTS];
 } S;
 
 static void probe_timer_cb(evutil_socket_t fd, short what, void *arg);
 static void dispatch_cb(evutil_socket_t fd, short what, void *arg);
+static void probe_task_done(struct wtask *t, struct worker *w, enum wtask_end how,
+			    const struct mtrpkt_reply *r);
 
 /* Set up the scheduler. */
 int sched_init(void)
 {
 	idmap_init(&S.probes);
 	idmap_init(&S.clients);
-	idmap_init(&S.buckets);
+	idmap_init(&S.users);
 	TAILQ_INIT(&S.rr);
 	S.kick_ev = event_new(srv.base, -1, 0, dispatch_cb, NULL);
 	S.refill_ev = evtimer_new(srv.base, dispatch_cb, NULL);
@@ -105,21 +157,6 @@ static double bucket_wait(const struct bucket *b, int rate)
 	return b->tokens >= 1.0 ? 0 : (1.0 - b->tokens) / rate;
 }
 
-/* uid's bucket, or NULL when it has no rate limit (or memory ran out). */
-static struct bucket *uid_bucket(uid_t uid)
-{
-	struct bucket *b;
-
-	if (srv.cfg.uid_max_pps <= 0 || uid == 0)
-		return NULL; /* root is not held to per-uid limits */
-	b = idmap_get(&S.buckets, (uint64_t)uid + 1);
-	if (!b && (b = calloc(1, sizeof(*b))) && idmap_put(&S.buckets, (uint64_t)uid + 1, b) < 0) {
-		free(b);
-		b = NULL;
-	}
-	return b;
-}
-
 /* Wake the dispatcher in `wait` seconds, when a rate allows the next probe. */
 static void rate_wait(double wait)
 {
@@ -133,20 +170,42 @@ static void rate_wait(double wait)
 	}
 }
 
-/* The queue of connection conn_id, created on first use. */
-static struct sched_client *client_get(uint64_t conn_id, bool create)
+/* The record of uid, created on first use. */
+static struct sched_user *user_get(uid_t uid)
 {
-	struct sched_client *c = idmap_get(&S.clients, conn_id);
+	struct sched_user *u = idmap_get(&S.users, (uint64_t)uid + 1);
 
-	if (c || !create)
+	if (u)
+		return u;
+	u = calloc(1, sizeof(*u));
+	if (!u)
+		return NULL;
+	u->uid = uid;
+	if (idmap_put(&S.users, (uint64_t)uid + 1, u) < 0) {
+		free(u);
+		return NULL;
+	}
+	return u;
+}
+
+/* The queue of owner o, created on first use. */
+static struct sched_client *client_get(const struct sched_owner *o)
+{
+	struct sched_client *c = idmap_get(&S.clients, o->key);
+	struct sched_user *u;
+
+	if (c)
 		return c;
-	c = calloc(1, sizeof(*c));
+	u = user_get(o->uid);
+	c = u ? calloc(1, sizeof(*c)) : NULL;
 	if (!c)
 		return NULL;
-	c->conn_id = conn_id;
+	c->key = o->key;
+	c->exempt = o->exempt;
+	c->user = u;
 	TAILQ_INIT(&c->queue);
 	TAILQ_INIT(&c->unsent);
-	if (idmap_put(&S.clients, conn_id, c) < 0) {
+	if (idmap_put(&S.clients, o->key, c) < 0) {
 		free(c);
 		return NULL;
 	}
@@ -171,13 +230,30 @@ static void client_unschedule(struct sched_client *c)
 	}
 }
 
-/* Detach p from its client's lists and the state counters. */
+/* The worker class of p's protocol. */
+static enum wtask_class probe_class(const struct probe *p)
+{
+	switch (p->opts.protocol) {
+	case MP_PROTO_UDP:
+		return WTASK_UDP;
+	case MP_PROTO_TCP:
+	case MP_PROTO_SCTP:
+		return WTASK_TCP;
+	case MP_PROTO_ICMP:
+	case MP_PROTO__COUNT:
+		break;
+	}
+	return WTASK_ICMP;
+}
+
+/* Detach p from its owner's lists and the state counters. */
 static void probe_unlink(struct probe *p)
 {
 	switch (p->state) {
 	case PROBE_RESOLVING:
 		TAILQ_REMOVE(&p->client->unsent, p, clink);
 		S.n_resolving--;
+		p->user->waiting--;
 		break;
 	case PROBE_QUEUED:
 		TAILQ_REMOVE(&p->client->queue, p, qlink);
@@ -185,6 +261,7 @@ static void probe_unlink(struct probe *p)
 		if (TAILQ_EMPTY(&p->client->queue))
 			client_unschedule(p->client);
 		S.n_queued--;
+		p->user->waiting--;
 		break;
 	case PROBE_SENT:
 		S.n_sent--;
@@ -195,20 +272,19 @@ static void probe_unlink(struct probe *p)
 	p->client = NULL;
 }
 
-/* Free p; its worker must no longer hold its token. */
+/* Free p; its worker must no longer hold its task. */
 static void probe_free(struct probe *p)
 {
 	probe_unlink(p);
 	event_del(&p->timer);
 	idmap_del(&S.probes, p->id);
-	mp_id_clear(&p->req_id);
 	free(p);
 }
 
-/* p has been answered: free it, or keep it until its worker lets go. */
+/* p has ended: free it, or keep it until its worker lets go. */
 static void probe_retire(struct probe *p)
 {
-	if (p->state == PROBE_SENT && p->worker) {
+	if (p->state == PROBE_SENT && p->task.worker) {
 		probe_unlink(p);
 		p->state = PROBE_ORPHAN;
 		/* mtr-packet must answer by its own timeout; if not, it is hung. */
@@ -220,32 +296,41 @@ static void probe_retire(struct probe *p)
 	probe_free(p);
 }
 
-/* Answer p with an error response and retire it. */
+/* Hand p's outcome to its submitter, count it, and retire p. */
+static void probe_end(struct probe *p, struct sched_outcome *o)
+{
+	o->sent = p->was_sent;
+	o->address = p->address;
+	o->ip_version = p->ip_version;
+	if (!o->msg)
+		o->msg = "";
+	S.completed++;
+	p->done(p->arg, p->tag, o);
+	probe_retire(p);
+}
+
+/* End p with an error. */
 static void probe_fail(struct probe *p, enum mp_error code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 static void probe_fail(struct probe *p, enum mp_error code, const char *fmt, ...)
 {
 	char msg[MP_ERRMSG_MAX];
+	struct sched_outcome o = { .err = code, .msg = msg };
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (p->trace_id)
-		trace_probe_done(p->trace_id, p->trace_ttl, p->trace_round, NULL, code, msg);
-	else
-		conn_deliver_error(p->conn_id, &p->req_id, code, msg);
-	S.completed++;
-	probe_retire(p);
+	probe_end(p, &o);
 }
 
-/* Answer p with a probe result and retire it. */
+/* End p with a probe result. */
 static void probe_answer(struct probe *p, const char *word, long rtt_us, const char *responder,
 			 const struct mp_mpls *mpls, int mpls_count)
 {
 	struct mp_probe_result res;
-	size_t len;
-	char *line;
+	struct sched_outcome o = { .err = MP_OK, .res = &res };
+	int i;
 
 	memset(&res, 0, sizeof(res));
 	snprintf(res.result, sizeof(res.result), "%s", word);
@@ -257,18 +342,21 @@ static void probe_answer(struct probe *p, const char *word, long rtt_us, const c
 	}
 	memcpy(res.address, p->address, sizeof(res.address));
 	res.ip_version = p->ip_version;
-	stats_count_result(word);
-	if (p->trace_id) {
-		trace_probe_done(p->trace_id, p->trace_ttl, p->trace_round, &res, MP_OK, NULL);
-	} else {
-		line = mp_encode_probe_result(&p->req_id, &res, &len);
-		if (line)
-			conn_deliver(p->conn_id, line, len);
-		else
-			conn_deliver_error(p->conn_id, &p->req_id, MP_ERR_PROCESS, "out of memory");
-	}
-	S.completed++;
-	probe_retire(p);
+	for (i = 0; i + 1 < SCHED_N_RESULTS; i++)
+		if (strcmp(word, result_words[i]) == 0)
+			break;
+	S.results[i]++;
+	probe_end(p, &o);
+}
+
+/* End p cancelled: its owner is gone. */
+static void probe_cancel(struct probe *p)
+{
+	struct sched_outcome o = { .err = MP_ERR_SHUTTING_DOWN, .msg = "owner gone",
+				   .cancelled = true };
+
+	S.cancelled++;
+	probe_end(p, &o);
 }
 
 /* p is resolved and has its source address: queue it for a worker. */
@@ -284,11 +372,22 @@ static void probe_enqueue(struct probe *p)
 	sched_kick();
 }
 
+/* True for errors of the routing lookup that are the daemon's own shortage, not the network's. */
+static bool route_error_is_local(int r)
+{
+	return r == -EMFILE || r == -ENFILE || r == -ENOBUFS || r == -ENOMEM;
+}
+
 /* Find p's source address with a routing lookup, then queue it. */
 static void probe_route(struct probe *p)
 {
 	int r = route_source(p->address, p->ip_version, p->opts.mark, p->local_ip);
 
+	if (route_error_is_local(r)) {
+		probe_fail(p, MP_ERR_OVERLOADED, "op: no descriptor free for the routing lookup (%s)",
+			   strerror(-r));
+		return;
+	}
 	if (r < 0) {
 		/* mtr-packet would answer the same; it is spared a crash. */
 		probe_answer(p, route_error_word(r), -1, NULL, NULL, 0);
@@ -417,10 +516,9 @@ static void probe_resolve(struct probe *p)
 	}
 }
 
-/* Admit a probe for conn_id (of uid): a request's, or (trace_id) a trace's. */
-static enum mp_error probe_submit(uint64_t conn_id, uid_t uid, struct mp_id *id,
-				  const struct mp_probe_opts *opts, uint64_t trace_id, int ttl,
-				  int round, char errmsg[MP_ERRMSG_MAX])
+/* Admit a probe for owner. */
+enum mp_error sched_submit(const struct sched_owner *owner, const struct mp_probe_opts *opts,
+			   sched_done_fn done, void *arg, uint64_t tag, char errmsg[MP_ERRMSG_MAX])
 {
 	struct sched_client *c;
 	struct probe *p;
@@ -435,52 +533,42 @@ static enum mp_error probe_submit(uint64_t conn_id, uid_t uid, struct mp_id *id,
 			 srv.cfg.max_queued);
 		return MP_ERR_OVERLOADED;
 	}
-	c = client_get(conn_id, true);
-	if (c)
-		c->uid = uid;
-	p = calloc(1, sizeof(*p));
-	if (!c || !p || idmap_put(&S.probes, S.next_id + 1, p) < 0) {
+	c = client_get(owner);
+	if (c && !owner->exempt && srv.cfg.uid_max_queued > 0 &&
+	    c->user->waiting >= (size_t)srv.cfg.uid_max_queued) {
+		snprintf(errmsg, MP_ERRMSG_MAX,
+			 "op: this user has %d probes waiting already (uid_max_queued)",
+			 srv.cfg.uid_max_queued);
+		return MP_ERR_OVERLOADED;
+	}
+	p = c ? calloc(1, sizeof(*p)) : NULL;
+	if (!p || idmap_put(&S.probes, S.next_id + 1, p) < 0) {
 		free(p);
 		snprintf(errmsg, MP_ERRMSG_MAX, "op: out of memory");
 		return MP_ERR_OVERLOADED;
 	}
-	p->task.kind = WTASK_PROBE;
 	p->id = ++S.next_id;
-	p->conn_id = conn_id;
-	if (id) {
-		p->req_id = *id;
-		memset(id, 0, sizeof(*id));
-	}
+	p->owner = owner->key;
+	p->exempt = owner->exempt;
+	p->user = c->user;
+	p->done = done;
+	p->arg = arg;
+	p->tag = tag;
 	p->opts = *opts;
-	p->trace_id = trace_id;
-	p->trace_ttl = ttl;
-	p->trace_round = round;
+	p->task.done = probe_task_done;
+	p->task.cls = probe_class(p);
 	p->deadline = mono_now() + p->opts.timeout;
 	p->state = PROBE_RESOLVING;
 	p->client = c;
 	TAILQ_INSERT_TAIL(&c->unsent, p, clink);
 	S.n_resolving++;
+	c->user->waiting++;
 	S.started++;
 	evtimer_assign(&p->timer, srv.base, probe_timer_cb, p);
 	tv = tv_from_seconds(p->opts.timeout);
 	evtimer_add(&p->timer, &tv);
 	probe_resolve(p);
 	return MP_OK;
-}
-
-/* Admit a probe request. */
-enum mp_error sched_submit_probe(uint64_t conn_id, uid_t uid, struct mp_request *req,
-				 char errmsg[MP_ERRMSG_MAX])
-{
-	return probe_submit(conn_id, uid, &req->id, &req->probe, 0, 0, 0, errmsg);
-}
-
-/* Admit one probe of a trace. */
-enum mp_error sched_submit_trace_probe(uint64_t conn_id, uid_t uid, uint64_t trace_id, int ttl,
-				       int round, const struct mp_probe_opts *opts,
-				       char errmsg[MP_ERRMSG_MAX])
-{
-	return probe_submit(conn_id, uid, NULL, opts, trace_id, ttl, round, errmsg);
 }
 
 /* A probe's deadline (or, once answered, its hung-worker check) passed. */
@@ -506,15 +594,26 @@ static void probe_timer_cb(evutil_socket_t fd, short what, void *arg)
 		probe_answer(p, "no-reply", -1, NULL, NULL, 0);
 		break;
 	case PROBE_ORPHAN:
-		pool_worker_hung(p->worker);
+		pool_worker_hung(p->task.worker);
 		break;
 	}
 }
 
-/* Send p to w; on failure answer it. */
+/* Send p to w; on failure end it with an error. */
 static void probe_send(struct probe *p, struct worker *w)
 {
 	double remaining = p->deadline - mono_now();
+	struct mtrpkt_probe_cmd cmd = {
+		.ip_version = p->ip_version,
+		.protocol = p->opts.protocol,
+		.port = p->opts.port,
+		.local_port = p->opts.local_port,
+		.ttl = p->opts.ttl,
+		.size = p->opts.size,
+		.bit_pattern = p->opts.bit_pattern,
+		.tos = p->opts.tos,
+		.mark = p->opts.mark,
+	};
 	int r;
 
 	probe_unlink(p);
@@ -523,36 +622,57 @@ static void probe_send(struct probe *p, struct worker *w)
 	p->mtr_timeout = (int)ceil(remaining);
 	if (p->mtr_timeout < 1)
 		p->mtr_timeout = 1;
-	r = pool_send(w, p);
+	cmd.timeout_s = p->mtr_timeout;
+	memcpy(cmd.address, p->address, sizeof(cmd.address));
+	memcpy(cmd.local_ip, p->local_ip, sizeof(cmd.local_ip));
+	r = pool_send(w, &p->task, &cmd);
 	if (r < 0) {
-		log_error("probe %llu could not be formatted for mtr-packet: %s",
+		log_error("probe %llu could not be sent to mtr-packet: %s",
 			  (unsigned long long)p->id, strerror(-r));
 		probe_fail(p, MP_ERR_PROCESS, "the probe could not be sent to mtr-packet");
+		return;
 	}
+	p->was_sent = true;
+	p->sent_at = mono_now();
+	p->user->held[p->task.cls]++;
+}
+
+/* Most slots of class cls one uid may hold: uid_max_share percent of the pool at its maximum. */
+static int share_cap(enum wtask_class cls)
+{
+	int cap = (int)((long long)pool_capacity(cls) * srv.cfg.uid_max_share / 100);
+
+	return cap > 0 ? cap : 1;
 }
 
 /*
- * The first of c's first DISPATCH_LOOKAHEAD queued probes that a worker has
- * room for, so that a probe waiting for a busy class of worker (TCP at its
- * cap, a paused UDP destination) does not hold up the rest.
+ * The first of c's first DISPATCH_LOOKAHEAD queued probes that its uid's
+ * share allows and a worker has room for, so that a probe waiting for a
+ * busy class of worker (TCP at its cap, the uid's ICMP share spent) does
+ * not hold up the rest.
  */
 static struct worker *pick_from_client(struct sched_client *c, struct probe **ret)
 {
-	struct bucket *b = uid_bucket(c->uid);
+	struct bucket *b = NULL;
 	int n = 0;
 
-	if (b) {
+	if (srv.cfg.uid_max_pps > 0 && !c->exempt) {
+		b = &c->user->bucket;
 		bucket_refill(b, srv.cfg.uid_max_pps, mono_now());
 		if (b->tokens < 1.0) {
 			rate_wait(bucket_wait(b, srv.cfg.uid_max_pps));
 			return NULL; /* this uid is at its rate; the others go on */
 		}
 	}
-
 	for (struct probe *p = TAILQ_FIRST(&c->queue); p && n < DISPATCH_LOOKAHEAD;
 	     p = TAILQ_NEXT(p, qlink), n++) {
-		struct worker *w = pool_pick(p);
+		struct worker *w;
 
+		if (!c->exempt && c->user->held[p->task.cls] >= share_cap(p->task.cls)) {
+			S.share_waits++;
+			continue;
+		}
+		w = pool_pick(p->task.cls);
 		if (w) {
 			if (b)
 				b->tokens -= 1.0;
@@ -575,7 +695,7 @@ static bool global_rate_ok(void)
 	return false;
 }
 
-/* Hand queued probes to workers, one per client in turn. */
+/* Hand queued probes to workers, one per owner in turn. */
 static void dispatch_round(void)
 {
 	int budget = DISPATCH_BUDGET;
@@ -584,12 +704,12 @@ static void dispatch_round(void)
 		size_t pass = 0;
 		struct sched_client *c, *last = TAILQ_LAST(&S.rr, sched_client_rr);
 
-		/* One pass over the clients queued now, each giving one probe. */
+		/* One pass over the owners queued now, each giving one probe. */
 		do {
 			struct worker *w;
 			struct probe *p = NULL;
 
-			/* Stop before a client's turn is used up for nothing: it goes first next time. */
+			/* Stop before a turn is used up for nothing: it goes first next time. */
 			if (!global_rate_ok() || pool_all_busy())
 				return;
 			c = TAILQ_FIRST(&S.rr);
@@ -618,79 +738,72 @@ static void dispatch_cb(evutil_socket_t fd, short what, void *arg)
 	pool_flush();
 }
 
-/* Put p back at the head of its client's queue, if the client is still here. */
+/* Put p back at the head of its owner's queue, or cancel it if the owner is gone. */
 static void probe_requeue(struct probe *p)
 {
-	struct sched_client *c = client_get(p->conn_id, false);
+	struct sched_client *c = idmap_get(&S.clients, p->owner);
 
 	if (!c) {
-		probe_free(p);
+		probe_cancel(p);
 		return;
 	}
 	probe_unlink(p);
 	p->state = PROBE_QUEUED;
 	p->client = c;
 	S.n_queued++;
+	p->user->waiting++;
 	TAILQ_INSERT_HEAD(&c->queue, p, qlink);
 	TAILQ_INSERT_HEAD(&c->unsent, p, clink);
 	client_schedule(c);
 	sched_kick();
 }
 
-/* A worker answered p (its token is already released). */
-void sched_probe_answered(struct probe *p, const struct mtrpkt_reply *r)
+/* p's worker let go of it: answered, exhausted, or lost with the worker. */
+static void probe_task_done(struct wtask *t, struct worker *w, enum wtask_end how,
+			    const struct mtrpkt_reply *r)
 {
+	struct probe *p = (struct probe *)((char *)t - offsetof(struct probe, task));
+
+	p->user->held[t->cls]--;
 	if (p->state != PROBE_SENT) {
-		probe_free(p); /* a late answer: the client had its no-reply */
+		probe_free(p); /* ended already (deadline, shutdown): nothing more to say */
 		return;
 	}
-	if (r->kind != MTRPKT_REPLY_RESULT) {
-		probe_fail(p, MP_ERR_PROCESS, "mtr-packet answered '%s' to a probe", r->word);
-		return;
+	switch (how) {
+	case WTASK_ANSWERED:
+		if (r->kind != MTRPKT_REPLY_RESULT)
+			probe_fail(p, MP_ERR_PROCESS, "mtr-packet answered '%s' to a probe", r->word);
+		else
+			probe_answer(p, r->word, r->rtt_us, r->address, r->mpls, r->mpls_count);
+		break;
+	case WTASK_EXHAUSTED:
+		if (srv.stopping)
+			probe_fail(p, MP_ERR_SHUTTING_DOWN, "op: the daemon is shutting down");
+		else
+			probe_requeue(p);
+		break;
+	case WTASK_LOST:
+		if (!p->retried && p->deadline > mono_now() && !srv.stopping) {
+			p->retried = true;
+			S.retried++;
+			probe_requeue(p);
+		} else {
+			probe_fail(p, MP_ERR_PROCESS, "the mtr-packet worker running the probe died");
+		}
+		break;
 	}
-	probe_answer(p, r->word, r->rtt_us, r->address, r->mpls, r->mpls_count);
 }
 
-/* p's worker is gone (token released): retry once, or fail. */
-void sched_probe_lost(struct probe *p)
+/* Owner key is gone: its unsent probes end cancelled; sent ones end as usual. */
+void sched_owner_gone(uint64_t key)
 {
-	if (p->state != PROBE_SENT) {
-		probe_free(p);
-		return;
-	}
-	if (!p->retried && p->deadline > mono_now() && !srv.stopping) {
-		p->retried = true;
-		S.retried++;
-		probe_requeue(p);
-		return;
-	}
-	probe_fail(p, MP_ERR_PROCESS, "the mtr-packet worker running the probe died");
-}
-
-/* p's worker had no room (token released): queue p again. */
-void sched_probe_exhausted(struct probe *p)
-{
-	if (p->state != PROBE_SENT) {
-		probe_free(p);
-		return;
-	}
-	if (srv.stopping) {
-		probe_fail(p, MP_ERR_SHUTTING_DOWN, "op: the daemon is shutting down");
-		return;
-	}
-	probe_requeue(p);
-}
-
-/* Connection conn_id closed: drop its unsent probes. */
-void sched_conn_gone(uint64_t conn_id)
-{
-	struct sched_client *c = idmap_del(&S.clients, conn_id);
+	struct sched_client *c = idmap_del(&S.clients, key);
 	struct probe *p;
 
 	if (!c)
 		return;
 	while ((p = TAILQ_FIRST(&c->unsent)))
-		probe_free(p);
+		probe_cancel(p);
 	client_unschedule(c);
 	free(c);
 }
@@ -747,21 +860,15 @@ size_t sched_sent_count(void)
 	return S.n_sent;
 }
 
-/* Free everything; workers are gone, so no token is held. */
+/* Free everything without callbacks; workers are gone, so no task is held. */
 void sched_free(void)
 {
 	size_t iter = 0;
 	uint64_t key;
 	void *val;
 
-	while (idmap_next(&S.clients, &iter, &key, &val)) {
-		struct sched_client *c = val;
-		struct probe *p;
-
-		while ((p = TAILQ_FIRST(&c->unsent)))
-			probe_free(p);
-		free(c);
-	}
+	while (idmap_next(&S.clients, &iter, &key, &val))
+		free(val);
 	idmap_free(&S.clients);
 	TAILQ_INIT(&S.rr);
 	iter = 0;
@@ -769,20 +876,19 @@ void sched_free(void)
 		struct probe *p = val;
 
 		event_del(&p->timer);
-		mp_id_clear(&p->req_id);
 		free(p);
 	}
 	idmap_free(&S.probes);
+	iter = 0;
+	while (idmap_next(&S.users, &iter, &key, &val))
+		free(val);
+	idmap_free(&S.users);
 	if (S.kick_ev)
 		event_free(S.kick_ev);
 	S.kick_ev = NULL;
 	if (S.refill_ev)
 		event_free(S.refill_ev);
 	S.refill_ev = NULL;
-	iter = 0;
-	while (idmap_next(&S.buckets, &iter, &key, &val))
-		free(val);
-	idmap_free(&S.buckets);
 }
 
 /* Counters for stats. */
@@ -791,7 +897,16 @@ void sched_get_stats(struct sched_stats *ret)
 	ret->started = S.started;
 	ret->completed = S.completed;
 	ret->retried = S.retried;
+	ret->cancelled = S.cancelled;
+	ret->share_waits = S.share_waits;
 	ret->resolving = S.n_resolving;
 	ret->queued = S.n_queued;
 	ret->sent = S.n_sent;
+	memcpy(ret->results, S.results, sizeof(ret->results));
+}
+
+/* The name of result counter i. */
+const char *sched_result_word(int i)
+{
+	return i >= 0 && i < SCHED_N_RESULTS ? result_words[i] : "other";
 }

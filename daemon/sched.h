@@ -1,115 +1,84 @@
 /*
- * The probe lifecycle: admission, resolution, per-client queues served
- * round-robin, dispatch to workers, deadlines, retries and the answer.
+ * The probe lifecycle: admission, deadline, resolution, per-owner queues
+ * served round-robin, fair shares of the workers' slots per uid, rate
+ * limits, dispatch, retry, and one outcome per probe, handed to the
+ * submitter's done callback.
  */
 #ifndef MTRPROBED_SCHED_H
 #define MTRPROBED_SCHED_H
 
-#include <event2/event_struct.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <sys/queue.h>
 #include <sys/types.h>
 
 #include "dnscache.h"
-#include "mtrpkt.h"
 #include "mtrprobe/protocol.h"
 #include "proto.h"
 
-enum probe_state {
-	PROBE_RESOLVING,  /* waiting for DNS (host, then local_ip) */
-	PROBE_QUEUED,     /* resolved, waiting for a worker */
-	PROBE_SENT,       /* written to a worker, not answered yet */
-	PROBE_ORPHAN      /* answered or client gone, token still held by a worker */
+/* Who submits a probe.  Copied by the scheduler. */
+struct sched_owner {
+	uint64_t key;     /* its queue: one per connection, never 0 */
+	uid_t uid;        /* whose shares and rates it counts against */
+	bool exempt;      /* root: held to no per-uid limit */
 };
 
-struct worker;
-struct sched_client;
-
-/* What a worker's token refers to: a probe or a control request. */
-enum wtask_kind { WTASK_PROBE, WTASK_FEATURE };
-
-struct wtask {
-	enum wtask_kind kind;
+/* How a probe ended.  Valid during the done callback only. */
+struct sched_outcome {
+	enum mp_error err;                  /* MP_OK: res holds the result */
+	const char *msg;                    /* err's message ("" with MP_OK) */
+	const struct mp_probe_result *res;  /* MP_OK only */
+	bool sent;                          /* it was handed to a worker */
+	bool cancelled;                     /* its owner went away: nobody to answer */
+	const char *address;                /* the target once resolved, else "" */
+	int ip_version;                     /* 4 or 6 once resolved, else 0 */
 };
 
-/*
- * One probe.  Owned by the scheduler (its id map); a worker's token map
- * points at it only while it is SENT or ORPHAN, and the probe lives until
- * the worker releases the token.
- */
-struct probe {
-	struct wtask task;          /* first: tokens point here */
-	uint64_t id;
-	uint64_t conn_id;           /* whose queue it is in, who gets the answer */
-	uint64_t trace_id;          /* != 0: a trace's probe; the trace gets the answer */
-	int trace_ttl, trace_round;
-	struct mp_id req_id;
-	struct mp_probe_opts opts;
-	enum probe_state state;
-	bool resolving_local;       /* RESOLVING: the address is known, local_ip is not */
-	bool retried;               /* already re-sent once after a worker died */
-	int ip_version;             /* of the target, once resolved */
-	char address[MP_ADDR_MAX];  /* target, once resolved */
-	char local_ip[MP_ADDR_MAX]; /* source, once known */
-	double deadline;            /* monotonic: answer no later than this */
-	double sent_at;             /* monotonic, when written to a worker */
-	int mtr_timeout;            /* whole seconds given to mtr-packet */
-	struct worker *worker;      /* SENT, ORPHAN */
-	uint32_t token;             /* SENT, ORPHAN */
-	struct sched_client *client;/* QUEUED, RESOLVING: the owning client queue */
-	TAILQ_ENTRY(probe) qlink;   /* client queue (QUEUED) */
-	TAILQ_ENTRY(probe) clink;   /* client's list of unsent probes */
-	struct event timer;         /* deadline, then the hung-worker check */
-};
+/* A probe ended.  arg and tag are the submitter's. */
+typedef void (*sched_done_fn)(void *arg, uint64_t tag, const struct sched_outcome *o);
 
-TAILQ_HEAD(probe_list, probe);
-
-/* Set up the scheduler on the server's event base. */
+/* Set up the scheduler on the server's event base. 0 or -ENOMEM. */
 int sched_init(void);
-/* Free everything the scheduler owns (after sched_shutdown). */
+/* Free everything the scheduler owns, without callbacks (exit path). */
 void sched_free(void);
 /*
- * Take a decoded probe request from connection conn_id (its id is moved
- * out of req).  The answer goes to conn_deliver().  Returns MP_OK, or an
- * error code with a message when the probe was not admitted.
+ * Admit one probe with options opts for owner.  MP_OK: done runs exactly
+ * once, later or before this returns.  Otherwise an error code with a
+ * message, and done never runs.
  */
-enum mp_error sched_submit_probe(uint64_t conn_id, uid_t uid, struct mp_request *req,
-				 char errmsg[MP_ERRMSG_MAX]);
-/*
- * Admit one probe of trace trace_id (on behalf of connection conn_id); its
- * outcome goes to trace_probe_done().  MP_OK, or an error as above.
- */
-enum mp_error sched_submit_trace_probe(uint64_t conn_id, uid_t uid, uint64_t trace_id, int ttl,
-				       int round, const struct mp_probe_opts *opts,
-				       char errmsg[MP_ERRMSG_MAX]);
-/* Connection conn_id is gone: drop its unsent probes. */
-void sched_conn_gone(uint64_t conn_id);
+enum mp_error sched_submit(const struct sched_owner *owner, const struct mp_probe_opts *opts,
+			   sched_done_fn done, void *arg, uint64_t tag, char errmsg[MP_ERRMSG_MAX]);
+/* Owner key is gone: its probes not yet sent end cancelled. */
+void sched_owner_gone(uint64_t key);
 /* Run the dispatcher soon (a worker has room, or a probe is queued). */
 void sched_kick(void);
-
-/* A worker answered p. */
-void sched_probe_answered(struct probe *p, const struct mtrpkt_reply *r);
-/* p's worker died or was killed: retry p once elsewhere, or fail it. */
-void sched_probe_lost(struct probe *p);
-/* p's worker said probes-exhausted: queue p again. */
-void sched_probe_exhausted(struct probe *p);
+/* The DNS module's callback: a lookup for probe id cookie finished. */
+void sched_dns_done(uint64_t cookie, const struct dnscache_result *res);
 
 /* Stop: answer everything unsent with shutting-down. */
 void sched_shutdown(void);
 /* Answer every sent probe with shutting-down (shutdown timeout reached). */
 void sched_abort_sent(void);
-/* Number of probes written to workers and not yet answered to a client. */
+/* Probes at workers and not answered yet. */
 size_t sched_sent_count(void);
 
-/* Counters for stats. */
+/* Result words counted one by one; anything else counts as "other" (the last). */
+#define SCHED_RESULT_WORDS                                                                    \
+	"reply", "ttl-expired", "no-reply", "no-route", "network-down", "permission-denied", \
+	"invalid-argument", "address-in-use", "address-not-available", "unexpected-error",  \
+	"other"
+#define SCHED_N_RESULTS 11
+
+/*
+ * Counters.  At every moment started == completed + sent + queued +
+ * resolving: a probe is completed when its done callback runs.
+ */
 struct sched_stats {
-	uint64_t started, completed, retried;
+	uint64_t started, completed, retried, cancelled, share_waits;
 	size_t resolving, queued, sent;
+	uint64_t results[SCHED_N_RESULTS];
 };
 void sched_get_stats(struct sched_stats *ret);
+/* The name of result counter i. */
+const char *sched_result_word(int i);
 
 #endif
-
-/* The DNS module's callback: a lookup for probe id cookie finished. */
-void sched_dns_done(uint64_t cookie, const struct dnscache_result *res);

@@ -57,7 +57,7 @@ static void systemd_send_status(const char *prefix)
 	pool_get_stats(&ps);
 	sd_notifyf(0, "%sSTATUS=%.0f probes/s, %zu in flight, %zu queued, %d/%d workers alive, "
 		   "%zu clients", prefix, SD.rate, ss.sent, ss.queued + ss.resolving, ps.alive,
-		   ps.configured, conn_count());
+		   ps.max, conn_count());
 }
 
 /* Refresh the rate and the status line. */

@@ -1,76 +1,44 @@
 /*
- * One mtr-packet process.  It runs with a socketpair as stdin and stdout and
- * a pipe as stderr, in its own process group so that a terminal's ^C reaches
- * only the daemon.  Its answers are matched to probes by token.  A worker
- * whose pipe closes, that writes what cannot be parsed in bulk, or that
- * holds a probe far past mtr-packet's own timeout is killed; the pool
- * restarts it once the process is reaped.
+ * One mtr-packet worker.  Tasks are written to it under tokens and end
+ * exactly once through their done callback: answered, exhausted, or lost
+ * when the worker dies.  A worker whose process closes its stdout, that
+ * does not answer a question within WORKER_QUESTION_TIMEOUT, or that the
+ * pool finds hung is killed; the pool restarts it once it is reaped.
  */
 #include <errno.h>
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
-#include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "log.h"
-#include "pool.h"
 #include "server.h"
 #include "util.h"
 #include "worker.h"
 
-extern char **environ;
+/* Pacing questions out at once per worker. */
+#define WORKER_PINGS_MAX 4
+/* Seconds a new worker gets to answer its start-up check. */
+#define WORKER_STARTUP_TIMEOUT 5
 
-/* mtr-packet lines are below 4 KiB; more without a newline is garbage. */
-#define WORKER_LINE_MAX 8192
+/* A pacing question.  Owned by the worker's token map while asked. */
+struct ping {
+	struct worker_question q;
+	uint64_t seq;            /* the pool's send count when it was written */
+	uint64_t ping_no;        /* its number among the worker's pings */
+};
 
-/* A question is overdue: mtr-packet answers them at once unless it is hung. */
-static void worker_question_timeout_cb(evutil_socket_t fd, short what, void *arg)
+static struct {
+	const struct wlink_ops *ops;
+	const struct worker_events *ev;
+	struct log_ratelimit garbage_rl;
+} W = { .garbage_rl = { .interval = 10, .burst = 5 } };
+
+/* Set up the module. */
+void worker_setup(const struct wlink_ops *ops, const struct worker_events *ev)
 {
-	struct feature_req *fr = arg;
-
-	worker_lost(fr->worker, "stopped answering");
-}
-
-/* Give fr's worker seconds to answer. */
-void worker_arm_question(struct feature_req *fr, int seconds)
-{
-	struct timeval tv = { seconds, 0 };
-
-	evtimer_assign(&fr->timer, srv.base, worker_question_timeout_cb, fr);
-	evtimer_add(&fr->timer, &tv);
-	fr->timed = true;
-}
-
-/* Free a check-support question. */
-void feature_req_free(struct feature_req *fr)
-{
-	if (fr->timed)
-		event_del(&fr->timer);
-	mp_id_clear(&fr->id);
-	free(fr);
-}
-
-/* Write the check-support question fr (feature set) to w under a new token. 0 or -errno. */
-int worker_send_question(struct worker *w, struct feature_req *fr)
-{
-	char line[MTRPKT_CMD_MAX];
-	int len;
-
-	fr->task.kind = WTASK_FEATURE;
-	fr->worker = w;
-	fr->token = worker_new_token(w);
-	len = mtrpkt_format_check_support(line, sizeof(line), fr->token, fr->feature);
-	if (len < 0)
-		return -EINVAL;
-	return worker_write(w, fr->token, &fr->task, line, len);
+	W.ops = ops;
+	W.ev = ev;
 }
 
 /* A free token: positive int32, never 0, not in use. */
@@ -85,30 +53,104 @@ uint32_t worker_new_token(struct worker *w)
 	return w->next_token;
 }
 
-/* Write one command line and remember what its token stands for. */
-int worker_write(struct worker *w, uint32_t token, struct wtask *task, const char *line, int len)
+/* Write t under token and hold it. */
+int worker_submit(struct worker *w, struct wtask *t, uint32_t token, const char *line, int len)
 {
-	if (!w->bev)
+	int r;
+
+	if (!w->link)
 		return -EPIPE;
-	if (idmap_put(&w->tokens, token, task) < 0)
+	if (idmap_put(&w->tokens, token, t) < 0)
 		return -ENOMEM;
-	if (bufferevent_write(w->bev, line, (size_t)len) < 0) {
+	r = W.ops->write(w->link, line, (size_t)len);
+	if (r < 0) {
 		idmap_del(&w->tokens, token);
-		return -ENOMEM;
+		return r;
+	}
+	t->worker = w;
+	t->token = token;
+	if (t->cls != WTASK_QUESTION) {
+		w->held[t->cls]++;
+		w->inflight++;
 	}
 	return 0;
 }
 
-/* Probe p no longer holds a token of w (already out of the map): update counters. */
-void worker_untrack(struct worker *w, struct probe *p)
+/* t no longer holds a token of w (already out of the map). */
+static void worker_release(struct worker *w, struct wtask *t)
 {
-	w->inflight--;
-	if (p->opts.protocol == MP_PROTO_TCP || p->opts.protocol == MP_PROTO_SCTP)
-		w->tcp_inflight--;
-	if (p->opts.protocol != MP_PROTO_ICMP)
-		w->port_inflight--;
-	p->worker = NULL;
-	p->token = 0;
+	if (t->cls != WTASK_QUESTION) {
+		w->held[t->cls]--;
+		if (--w->inflight == 0)
+			w->idle_since = mono_now();
+	}
+	t->worker = NULL;
+	t->token = 0;
+}
+
+/* A question is overdue: mtr-packet answers them at once unless it is hung. */
+static void worker_question_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker_question *q = arg;
+
+	worker_kill(q->task.worker, "stopped answering");
+}
+
+/* Stop q's timer. */
+void worker_question_disarm(struct worker_question *q)
+{
+	if (q->timed)
+		event_del(&q->timer);
+	q->timed = false;
+}
+
+/* Ask w the question q. */
+int worker_ask(struct worker *w, struct worker_question *q)
+{
+	char line[MTRPKT_CMD_MAX];
+	struct timeval tv = { WORKER_QUESTION_TIMEOUT, 0 };
+	uint32_t token = worker_new_token(w);
+	int len, r;
+
+	q->task.cls = WTASK_QUESTION;
+	len = mtrpkt_format_check_support(line, sizeof(line), token, q->feature);
+	if (len < 0)
+		return -EINVAL;
+	r = worker_submit(w, &q->task, token, line, len);
+	if (r < 0)
+		return r;
+	evtimer_assign(&q->timer, srv.base, worker_question_timeout_cb, q);
+	evtimer_add(&q->timer, &tv);
+	q->timed = true;
+	return 0;
+}
+
+/* A ping of w came back: move its confirmation forward. */
+static void worker_ping_answered(struct worker *w, const struct ping *pg)
+{
+	/* Written after the candidate's answer came: a later pass, sockets read. */
+	if (w->has_candidate && pg->ping_no > w->barrier_no) {
+		w->confirmed_seq = w->candidate_seq;
+		w->has_candidate = false;
+	}
+	if (!w->has_candidate && pg->seq > w->confirmed_seq) {
+		w->candidate_seq = pg->seq;
+		w->barrier_no = w->ping_no;
+		w->has_candidate = true;
+	}
+}
+
+/* A ping ended. */
+static void worker_ping_done(struct wtask *t, struct worker *w, enum wtask_end how,
+			     const struct mtrpkt_reply *r)
+{
+	struct ping *pg = (struct ping *)t;
+
+	worker_question_disarm(&pg->q);
+	w->pings_out--;
+	if (how == WTASK_ANSWERED)
+		worker_ping_answered(w, pg);
+	free(pg);
 }
 
 /*
@@ -122,179 +164,126 @@ void worker_untrack(struct worker *w, struct probe *p)
  */
 void worker_ping(struct worker *w, uint64_t seq)
 {
-	struct feature_req *fr;
+	struct ping *pg;
 	bool barrier_needed = w->has_candidate && w->ping_no == w->barrier_no;
 
 	if (w->state != WORKER_READY || w->pings_out >= WORKER_PINGS_MAX ||
-	    (seq <= w->last_ping_seq && !barrier_needed) || !(fr = calloc(1, sizeof(*fr))))
+	    (seq <= w->last_ping_seq && !barrier_needed) || !(pg = calloc(1, sizeof(*pg))))
 		return;
-	fr->ping = true;
-	fr->seq = seq;
-	snprintf(fr->feature, sizeof(fr->feature), "version");
-	if (worker_send_question(w, fr) < 0) {
-		free(fr);
+	pg->seq = seq;
+	pg->q.task.done = worker_ping_done;
+	snprintf(pg->q.feature, sizeof(pg->q.feature), "version");
+	if (worker_ask(w, &pg->q) < 0) {
+		free(pg);
 		return;
 	}
-	fr->ping_no = ++w->ping_no;
+	pg->ping_no = ++w->ping_no;
 	w->pings_out++;
 	w->last_ping_seq = seq;
-	worker_arm_question(fr, WORKER_QUESTION_TIMEOUT);
 }
 
-/* A ping came back: confirm what an earlier one stands for, if it can. */
-static void worker_ping_answered(struct worker *w, const struct feature_req *fr)
+/* The answer to a start-up question: "version", then "send-probe". */
+static void worker_startup_done(struct wtask *t, struct worker *w, enum wtask_end how,
+				const struct mtrpkt_reply *r)
 {
-	w->pings_out--;
-	/* Written after the candidate's answer came: a later pass, sockets read. */
-	if (w->has_candidate && fr->ping_no > w->barrier_no) {
-		w->confirmed_seq = w->candidate_seq;
-		w->has_candidate = false;
-	}
-	if (!w->has_candidate && fr->seq > w->confirmed_seq) {
-		w->candidate_seq = fr->seq;
-		w->barrier_no = w->ping_no;
-		w->has_candidate = true;
-	}
-	pool_worker_confirmed(w);
-}
+	struct worker_question *q = (struct worker_question *)t;
+	bool is_version = strcmp(q->feature, "version") == 0;
+	bool ok = how == WTASK_ANSWERED && r->kind == MTRPKT_REPLY_FEATURE &&
+		  strcmp(r->support, "no") != 0;
 
-/* Answer to one of the start-up questions. */
-static void worker_startup_answer(struct worker *w, struct feature_req *fr,
-				  const struct mtrpkt_reply *r)
-{
-	bool ok = r->kind == MTRPKT_REPLY_FEATURE && strcmp(r->support, "no") != 0;
-
-	if (strcmp(fr->feature, "version") == 0) {
+	worker_question_disarm(q);
+	free(q);
+	if (how != WTASK_ANSWERED)
+		return;
+	if (is_version) {
 		if (ok)
-			pool_set_mtr_version(r->support);
+			snprintf(w->mtr_version, sizeof(w->mtr_version), "%s", r->support);
 		return;
 	}
-	/* send-probe */
 	if (!ok || strcmp(r->support, "ok") != 0) {
 		char why[160];
 
 		snprintf(why, sizeof(why), "does not speak mtr-packet's protocol (check-support "
 			 "send-probe answered '%s')", r->kind == MTRPKT_REPLY_FEATURE ? r->support : r->word);
-		worker_lost(w, why);
+		worker_kill(w, why);
 		return;
 	}
 	if (w->state != WORKER_STARTING)
 		return;
-	event_del(&w->restart_ev);
+	event_del(&w->timer);
 	w->state = WORKER_READY;
-	w->ready_at = mono_now();
-	pool_worker_ready(w);
+	w->was_ready = true;
+	w->ready_at = w->idle_since = mono_now();
+	W.ev->ready(w);
 }
 
-/* Handle one line from mtr-packet. */
-static void worker_handle_line(struct worker *w, const char *line, size_t len)
+/* Ask w a start-up question. */
+static int worker_ask_startup(struct worker *w, const char *feature)
 {
+	struct worker_question *q = calloc(1, sizeof(*q));
+	int r;
+
+	if (!q)
+		return -ENOMEM;
+	q->task.done = worker_startup_done;
+	snprintf(q->feature, sizeof(q->feature), "%s", feature);
+	r = worker_ask(w, q);
+	if (r < 0)
+		free(q);
+	return r;
+}
+
+/* One line from mtr-packet. */
+static void worker_line_cb(void *arg, const char *line, size_t len)
+{
+	struct worker *w = arg;
 	struct mtrpkt_reply r;
-	struct wtask *task;
+	struct wtask *t;
 
 	if (mtrpkt_parse_reply(line, len, &r) < 0) {
-		if (log_ratelimit_ok(&w->garbage_rl))
+		if (log_ratelimit_ok(&W.garbage_rl))
 			log_warning("worker %d (pid %d): ignoring a line mtr-packet wrote that is not "
 				    "a reply (%zu bytes)", w->index, (int)w->pid, len);
 		return;
 	}
-	task = r.token ? idmap_del(&w->tokens, r.token) : NULL;
-	if (!task) {
-		if (log_ratelimit_ok(&w->garbage_rl))
+	t = r.token ? idmap_del(&w->tokens, r.token) : NULL;
+	if (!t) {
+		if (log_ratelimit_ok(&W.garbage_rl))
 			log_warning("worker %d (pid %d): '%s' for unknown token %u", w->index,
 				    (int)w->pid, r.word, r.token);
 		return;
 	}
-	if (task->kind == WTASK_FEATURE) {
-		struct feature_req *fr = (struct feature_req *)task;
-
-		if (fr->ping)
-			worker_ping_answered(w, fr);
-		else if (fr->conn_id == 0)
-			worker_startup_answer(w, fr, &r);
-		else
-			pool_feature_answered(fr, &r);
-		feature_req_free(fr);
-		return;
-	}
-	struct probe *p = (struct probe *)task;
-
-	worker_untrack(w, p);
+	worker_release(w, t);
+	if (t->cls != WTASK_QUESTION)
+		w->answered++;
 	if (r.kind == MTRPKT_REPLY_EXHAUSTED) {
 		/* Never shown to a client: let this worker drain a little. */
 		w->paused_until = mono_now() + 0.01;
-		sched_probe_exhausted(p);
+		t->done(t, w, WTASK_EXHAUSTED, &r);
 	} else {
-		sched_probe_answered(p, &r);
+		t->done(t, w, WTASK_ANSWERED, &r);
 	}
 }
 
-/* Lines from mtr-packet's stdout. */
-static void worker_read_cb(struct bufferevent *bev, void *arg)
-{
-	struct worker *w = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
-	size_t len;
-	char *line;
-
-	while (w->bev && (line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF))) {
-		worker_handle_line(w, line, len);
-		free(line);
-	}
-	if (w->bev && evbuffer_get_length(in) > WORKER_LINE_MAX) {
-		if (log_ratelimit_ok(&w->garbage_rl))
-			log_warning("worker %d (pid %d): dropping %zu bytes without a newline",
-				    w->index, (int)w->pid, evbuffer_get_length(in));
-		evbuffer_drain(in, evbuffer_get_length(in));
-	}
-	if (w->retiring)
-		pool_maybe_retire(w);
-	sched_kick();
-}
-
-/* mtr-packet's stdout closed or failed. */
-static void worker_event_cb(struct bufferevent *bev, short what, void *arg)
+/* The lines of one read are handled: work may go on. */
+static void worker_batch_cb(void *arg)
 {
 	struct worker *w = arg;
 
-	/* Most likely it exited: the reap tells how. */
-	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
-		worker_lost(w, NULL);
+	W.ev->room(w);
 }
 
-/* Lines mtr-packet writes on stderr: logged, the last one kept. */
-static void worker_stderr_cb(struct bufferevent *bev, void *arg)
+/* mtr-packet's stdout closed: most likely it exited (the reap tells how). */
+static void worker_closed_cb(void *arg)
 {
-	struct worker *w = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
-	size_t len;
-	char *line;
-
-	while ((line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF))) {
-		for (char *c = line; *c; c++)
-			if ((unsigned char)*c < 0x20)
-				*c = ' ';
-		snprintf(w->last_stderr, sizeof(w->last_stderr), "%s", line);
-		if (log_ratelimit_ok(&w->stderr_rl))
-			log_warning("worker %d (pid %d): mtr-packet says: %s", w->index, (int)w->pid,
-				    w->last_stderr);
-		free(line);
-	}
-	if (evbuffer_get_length(in) > WORKER_LINE_MAX)
-		evbuffer_drain(in, evbuffer_get_length(in));
+	worker_kill(arg, NULL);
 }
 
-/* stderr closed: stop watching it. */
-static void worker_stderr_event_cb(struct bufferevent *bev, short what, void *arg)
-{
-	struct worker *w = arg;
-
-	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
-		worker_stderr_cb(bev, arg);
-		bufferevent_free(w->errbev);
-		w->errbev = NULL;
-	}
-}
+static const struct wlink_cbs worker_link_cbs = {
+	.line = worker_line_cb,
+	.batch_done = worker_batch_cb,
+	.closed = worker_closed_cb,
+};
 
 /* The start-up check took too long. */
 static void worker_startup_timeout_cb(evutil_socket_t fd, short what, void *arg)
@@ -302,110 +291,41 @@ static void worker_startup_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	struct worker *w = arg;
 
 	if (w->state == WORKER_STARTING)
-		worker_lost(w, "did not answer check-support within 5 seconds");
-}
-
-/* Ask w a start-up question. */
-static int worker_ask(struct worker *w, const char *feature)
-{
-	struct feature_req *fr = calloc(1, sizeof(*fr));
-	int r;
-
-	if (!fr)
-		return -ENOMEM;
-	snprintf(fr->feature, sizeof(fr->feature), "%s", feature);
-	r = worker_send_question(w, fr);
-	if (r < 0)
-		free(fr);
-	return r;
-}
-
-/* Start the process: fds, spawn, bufferevents. */
-static int worker_exec(struct worker *w, const char *path)
-{
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	sigset_t none, all;
-	int sv[2], ep[2], r;
-	char *argv[] = { (char *)path, NULL };
-
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-		return -errno;
-	if (pipe2(ep, O_CLOEXEC) < 0) {
-		r = -errno;
-		close(sv[0]);
-		close(sv[1]);
-		return r;
-	}
-	sigemptyset(&none);
-	sigfillset(&all);
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, sv[1], STDIN_FILENO);
-	posix_spawn_file_actions_adddup2(&fa, sv[1], STDOUT_FILENO);
-	posix_spawn_file_actions_adddup2(&fa, ep[1], STDERR_FILENO);
-	posix_spawnattr_init(&attr);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setsigdefault(&attr, &all);
-	posix_spawnattr_setpgroup(&attr, 0);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
-					       POSIX_SPAWN_SETPGROUP);
-	r = -posix_spawnp(&w->pid, path, &fa, &attr, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
-	close(sv[1]);
-	close(ep[1]);
-	if (r < 0) {
-		w->pid = 0;
-		close(sv[0]);
-		close(ep[0]);
-		return r;
-	}
-	evutil_make_socket_nonblocking(sv[0]);
-	evutil_make_socket_nonblocking(ep[0]);
-	w->bev = bufferevent_socket_new(srv.base, sv[0], BEV_OPT_CLOSE_ON_FREE);
-	w->errbev = bufferevent_socket_new(srv.base, ep[0], BEV_OPT_CLOSE_ON_FREE);
-	if (!w->bev || !w->errbev) {
-		/* The process is running: the caller's worker_lost() kills it. */
-		if (!w->bev)
-			close(sv[0]);
-		if (!w->errbev)
-			close(ep[0]);
-		return -ENOMEM;
-	}
-	bufferevent_setcb(w->bev, worker_read_cb, NULL, worker_event_cb, w);
-	bufferevent_enable(w->bev, EV_READ | EV_WRITE);
-	bufferevent_setcb(w->errbev, worker_stderr_cb, NULL, worker_stderr_event_cb, w);
-	bufferevent_enable(w->errbev, EV_READ);
-	return 0;
+		worker_kill(w, "did not answer check-support within 5 seconds");
 }
 
 /* Spawn w and ask whether it speaks the protocol, and its version. */
 int worker_spawn(struct worker *w, const char *path)
 {
-	struct timeval tv = { 5, 0 };
-	int r;
+	struct timeval tv = { WORKER_STARTUP_TIMEOUT, 0 };
+	int r = 0;
 
 	idmap_init(&w->tokens);
-	w->inflight = w->tcp_inflight = w->port_inflight = 0;
+	memset(w->held, 0, sizeof(w->held));
+	w->inflight = 0;
 	w->pings_out = 0;
 	w->has_candidate = false;
+	w->was_ready = false;
+	w->answered = 0;
 	w->why[0] = w->last_stderr[0] = '\0';
-	w->stderr_rl = (struct log_ratelimit){ .interval = 10, .burst = 5 };
-	w->garbage_rl = (struct log_ratelimit){ .interval = 10, .burst = 5 };
 	w->spawned_at = mono_now();
 	w->paused_until = 0;
-	r = worker_exec(w, path);
-	if (r < 0 && w->pid <= 0) {
+	w->last_error = 0;
+	w->link = W.ops->start(path, &worker_link_cbs, w, &w->pid, &r);
+	if (!w->link) {
+		w->pid = 0;
+		w->last_error = r;
 		snprintf(w->why, sizeof(w->why), "cannot run '%s': %s", path, strerror(-r));
 		return r;
 	}
 	w->state = WORKER_STARTING;
-	if (r < 0 || worker_ask(w, "send-probe") < 0 || worker_ask(w, "version") < 0) {
-		worker_lost(w, "out of memory");
+	evtimer_assign(&w->timer, srv.base, worker_startup_timeout_cb, w);
+	if (r < 0 || worker_ask_startup(w, "version") < 0 ||
+	    worker_ask_startup(w, "send-probe") < 0) {
+		worker_kill(w, "out of memory");
 		return -ENOMEM;
 	}
-	evtimer_assign(&w->restart_ev, srv.base, worker_startup_timeout_cb, w);
-	evtimer_add(&w->restart_ev, &tv);
+	evtimer_add(&w->timer, &tv);
 	return 0;
 }
 
@@ -424,87 +344,63 @@ static struct wtask **worker_tasks(struct worker *w, size_t *ret_n)
 	return v;
 }
 
-/* Close w's pipes and hand back everything it held. */
+/* Let go of every task w holds; with notify, each ends LOST. */
 static void worker_drop_tasks(struct worker *w, bool notify)
 {
 	size_t n;
 	struct wtask **v = worker_tasks(w, &n);
 
+	idmap_free(&w->tokens);
 	for (size_t i = 0; i < n; i++) {
-		if (v[i]->kind == WTASK_PROBE) {
-			struct probe *p = (struct probe *)v[i];
-
-			worker_untrack(w, p);
-			if (notify)
-				sched_probe_lost(p);
-		} else {
-			struct feature_req *fr = (struct feature_req *)v[i];
-
-			if (notify && fr->conn_id)
-				pool_feature_lost(fr);
-			feature_req_free(fr);
+		worker_release(w, v[i]);
+		if (notify) {
+			v[i]->done(v[i], w, WTASK_LOST, NULL);
+		} else if (v[i]->cls == WTASK_QUESTION) {
+			/* Questions belong to the worker or the pool: freed by done alone. */
+			v[i]->done(v[i], w, WTASK_LOST, NULL);
 		}
 	}
 	free(v);
-	idmap_free(&w->tokens);
 }
 
-/* w is broken (why: the reason it is killed, NULL if it went by itself). */
-void worker_lost(struct worker *w, const char *why)
+/* w is broken: kill it and end what it held. */
+void worker_kill(struct worker *w, const char *why)
 {
 	if (w->state != WORKER_STARTING && w->state != WORKER_READY)
 		return;
 	if (why && !w->why[0])
 		snprintf(w->why, sizeof(w->why), "%s", why);
 	w->state = WORKER_DEAD;
-	if (event_initialized(&w->restart_ev))
-		event_del(&w->restart_ev);
-	if (w->pid > 0)
-		kill(w->pid, SIGKILL);
-	if (w->bev) {
-		bufferevent_free(w->bev);
-		w->bev = NULL;
-	}
+	event_del(&w->timer);
+	if (w->link)
+		W.ops->kill(w->link);
 	worker_drop_tasks(w, true);
-	pool_worker_down(w);
-	sched_kick();
+	W.ev->down(w);
 }
 
 /* w's process was reaped: take in what it last wrote on stderr. */
 void worker_reaped(struct worker *w)
 {
+	if (w->state == WORKER_STARTING || w->state == WORKER_READY)
+		worker_kill(w, NULL);
 	w->pid = 0;
-	if (w->errbev) {
-		struct evbuffer *in = bufferevent_get_input(w->errbev);
-		evutil_socket_t fd = bufferevent_getfd(w->errbev);
-
-		while (evbuffer_get_length(in) < WORKER_LINE_MAX && evbuffer_read(in, fd, 4096) > 0)
-			;
-		if (evbuffer_get_length(in) > 0)
-			evbuffer_add(in, "\n", 1);
-		worker_stderr_cb(w->errbev, w);
-		bufferevent_free(w->errbev);
-		w->errbev = NULL;
-	}
+	if (w->link)
+		W.ops->reaped(w->link, w->last_stderr, sizeof(w->last_stderr));
+	w->link = NULL;
+	w->state = WORKER_IDLE;
 }
 
-/* Kill and reap w now, dropping what it held without answers (exit path). */
+/* Kill and reap w now (exit path). */
 void worker_destroy(struct worker *w)
 {
-	if (event_initialized(&w->restart_ev))
-		event_del(&w->restart_ev);
-	if (w->pid > 0) {
-		kill(w->pid, SIGKILL);
-		while (waitpid(w->pid, NULL, 0) < 0 && errno == EINTR)
-			;
-		w->pid = 0;
-	}
-	if (w->bev)
-		bufferevent_free(w->bev);
-	if (w->errbev)
-		bufferevent_free(w->errbev);
-	w->bev = w->errbev = NULL;
+	if (event_initialized(&w->timer))
+		event_del(&w->timer);
+	if (w->link)
+		W.ops->destroy(w->link);
+	w->link = NULL;
+	w->pid = 0;
 	if (w->state == WORKER_STARTING || w->state == WORKER_READY)
 		worker_drop_tasks(w, false);
+	idmap_free(&w->tokens);
 	w->state = WORKER_IDLE;
 }

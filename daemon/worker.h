@@ -1,6 +1,9 @@
 /*
- * One mtr-packet process: spawning it, its pipes, the token map that
- * matches its answers to probes, and noticing when it dies or hangs.
+ * One mtr-packet worker: its state, the token map that matches answers to
+ * the tasks written to it, the questions it is asked (start-up check,
+ * pacing pings, clients' check-support), and noticing when it dies or
+ * hangs.  The process itself is behind a link (wlink.h); what happens to
+ * the worker goes up to the pool through the callbacks of worker_setup().
  */
 #ifndef MTRPROBED_WORKER_H
 #define MTRPROBED_WORKER_H
@@ -11,9 +14,9 @@
 #include <sys/types.h>
 
 #include "idmap.h"
-#include "log.h"
 #include "mtrpkt.h"
-#include "sched.h"
+#include "mtrprobe/protocol.h"
+#include "wlink.h"
 
 enum worker_state {
 	WORKER_IDLE,     /* no process: not started yet, or waiting to restart */
@@ -22,44 +25,62 @@ enum worker_state {
 	WORKER_DEAD      /* lost or killed; waiting for the process to be reaped */
 };
 
-/* A check-support question to a worker.  Owned by the worker's token map. */
-struct feature_req {
-	struct wtask task;       /* first: tokens point here */
-	uint64_t conn_id;        /* 0: asked by the worker's own start-up check */
-	struct mp_id id;
-	char feature[MP_FEATURE_MAX + 1];
-	struct worker *worker;
-	uint32_t token;
-	struct event timer;      /* the answer is overdue (if timed) */
-	bool timed;
-	bool ping;               /* asked only to see that mtr-packet has read its sockets */
-	uint64_t seq;            /* ping: the pool's send count when it was written */
-	uint64_t ping_no;        /* ping: its number among the worker's pings */
+/* What a task occupies at a worker (mtr-packet's limits differ per class). */
+enum wtask_class {
+	WTASK_ICMP,
+	WTASK_UDP,
+	WTASK_TCP,       /* TCP and SCTP: one descriptor each in mtr-packet */
+	WTASK_QUESTION   /* check-support: answered at once, holds no slot */
 };
 
-/* Pacing questions out at once per worker. */
-#define WORKER_PINGS_MAX 4
-/* Seconds a worker gets to answer a question before it counts as hung. */
-#define WORKER_QUESTION_TIMEOUT 5
+/* How a task ended. */
+enum wtask_end {
+	WTASK_ANSWERED,  /* r is the reply line */
+	WTASK_EXHAUSTED, /* probes-exhausted: the worker had no room, try again */
+	WTASK_LOST       /* the worker died or was killed first; r is NULL */
+};
 
-/* Give fr's worker seconds to answer, else it is killed as hung. */
-void worker_arm_question(struct feature_req *fr, int seconds);
-/* Free a check-support question (its timer stopped). */
-void feature_req_free(struct feature_req *fr);
+struct wtask;
+struct worker;
+/* A task ended; w (the worker that held it) no longer holds it. */
+typedef void (*wtask_done_fn)(struct wtask *t, struct worker *w, enum wtask_end how,
+			      const struct mtrpkt_reply *r);
+
+/* Work written to a worker under a token.  Embedded in its owner's object. */
+struct wtask {
+	wtask_done_fn done;
+	enum wtask_class cls;
+	struct worker *worker;  /* while held */
+	uint32_t token;         /* while held */
+};
+
+/* A check-support question.  Embedded in its asker's object. */
+struct worker_question {
+	struct wtask task;
+	char feature[MP_FEATURE_MAX + 1];
+	struct event timer;     /* overdue: the worker is hung */
+	bool timed;
+};
+
+/* What a worker reports to the pool. */
+struct worker_events {
+	void (*ready)(struct worker *w);
+	void (*down)(struct worker *w);       /* stopped working; its process is yet to be reaped */
+	void (*room)(struct worker *w);       /* tasks ended or a ping came back: work may go on */
+};
 
 /* One mtr-packet process slot.  Owned by the pool; restarted in place. */
 struct worker {
 	int index;
 	enum worker_state state;
 	pid_t pid;                   /* > 0 until reaped */
-	struct bufferevent *bev;     /* its stdin and stdout (a socketpair) */
-	struct bufferevent *errbev;  /* its stderr */
+	void *link;                  /* the process (wlink), NULL when none */
 	struct idmap tokens;         /* token -> struct wtask */
 	uint32_t next_token;
-	int inflight;                /* probes holding a token */
-	int tcp_inflight;            /* of which TCP or SCTP */
-	int port_inflight;           /* of which UDP, TCP or SCTP */
-	double spawned_at, ready_at, paused_until;
+	int held[WTASK_QUESTION];    /* tasks held per class */
+	int inflight;                /* probes held (every class but questions) */
+	double spawned_at, ready_at, paused_until, idle_since;
+	/* Pacing (see worker_ping()). */
 	uint64_t confirmed_seq;      /* probes up to here have left its socket buffers */
 	uint64_t candidate_seq;      /* answered ping waiting for a later pass to confirm it */
 	uint64_t barrier_no;         /* pings numbered above this prove that later pass */
@@ -67,41 +88,48 @@ struct worker {
 	uint64_t ping_no;            /* pings written */
 	uint64_t last_ping_seq;      /* seq of the last ping written */
 	int pings_out;
-	int failures;                /* consecutive failed starts or early deaths */
+	/* Supervision. */
+	int failures;                /* consecutive crash-loop deaths or failed starts */
+	int last_error;              /* -errno of the last failed start, 0 if none */
 	bool retiring;               /* the pool shrank: stop once idle */
-	struct event restart_ev;     /* restart after back-off; start-up timeout */
+	bool was_ready;              /* it answered its start-up check before it went down */
+	uint64_t answered;           /* probes it answered since it started */
+	struct event timer;          /* start-up timeout, then restart back-off */
 	char why[256];               /* why it was killed ("" if it went by itself) */
 	char last_stderr[200];       /* the last line it wrote on stderr */
-	struct log_ratelimit stderr_rl;
-	struct log_ratelimit garbage_rl;
+	char mtr_version[MP_RESULT_MAX + 1]; /* what it answered to check-support version */
 };
 
-/* Spawn w's process and ask it the start-up questions. 0 or -errno (why set). */
-int worker_spawn(struct worker *w, const char *path);
-/* Write the check-support question fr (feature set) to w under a new token. 0 or -errno. */
-int worker_send_question(struct worker *w, struct feature_req *fr);
-/* Write one formatted command line to w and remember token -> task. */
-int worker_write(struct worker *w, uint32_t token, struct wtask *task, const char *line, int len);
-/* A free token of w. */
-uint32_t worker_new_token(struct worker *w);
-/* A probe's token left w's map (answered, lost): update the counters. */
-void worker_untrack(struct worker *w, struct probe *p);
-/* w is broken (why it is killed; NULL: it went by itself): retry or fail what it held. */
-void worker_lost(struct worker *w, const char *why);
-/* Ask w to show it has read its sockets (answer a question); seq: the pool's send count. */
-void worker_ping(struct worker *w, uint64_t seq);
-/* w's process was reaped: read the rest of its stderr, close it. */
-void worker_reaped(struct worker *w);
-/* Kill and reap w's process at once, dropping what it held (exit path). */
-void worker_destroy(struct worker *w);
+/* Seconds a worker gets to answer a question before it counts as hung. */
+#define WORKER_QUESTION_TIMEOUT 5
 
-/* The pool's callbacks from a worker. */
-void pool_worker_ready(struct worker *w);
-void pool_set_mtr_version(const char *version);
-void pool_worker_down(struct worker *w);
-void pool_feature_answered(struct feature_req *fr, const struct mtrpkt_reply *r);
-void pool_feature_lost(struct feature_req *fr);
-void pool_worker_confirmed(struct worker *w);
-void pool_maybe_retire(struct worker *w);
+/* Set up the module: the link to use and whom to tell. */
+void worker_setup(const struct wlink_ops *ops, const struct worker_events *ev);
+/* Spawn w's process and ask the start-up questions. 0 or -errno (w->why set). */
+int worker_spawn(struct worker *w, const char *path);
+/*
+ * Write task t as line (formatted by the caller with token) to w; w then
+ * holds t until t->done runs.  0 or -errno.
+ */
+int worker_submit(struct worker *w, struct wtask *t, uint32_t token, const char *line, int len);
+/* A free token of w (positive int32, never 0). */
+uint32_t worker_new_token(struct worker *w);
+/* Ask w the question q (feature set, q->task.done set); answered through done. 0 or -errno. */
+int worker_ask(struct worker *w, struct worker_question *q);
+/* Stop q's overdue timer (its done callback ran or it is being freed). */
+void worker_question_disarm(struct worker_question *q);
+/* Ask w to show it has read its sockets; seq: the pool's send count now. */
+void worker_ping(struct worker *w, uint64_t seq);
+/* w is broken (why: the reason it is killed; NULL: it went by itself): end every task LOST. */
+void worker_kill(struct worker *w, const char *why);
+/* w's process was reaped. */
+void worker_reaped(struct worker *w);
+/* Kill and reap w's process at once, dropping its tasks without callbacks (exit path). */
+void worker_destroy(struct worker *w);
+/* True if w takes new work. */
+static inline bool worker_usable(const struct worker *w)
+{
+	return w->state == WORKER_READY && !w->retiring;
+}
 
 #endif

@@ -986,19 +986,15 @@ RESULT_WORDS = ["reply", "ttl-expired", "no-reply", "no-route",
 
 def check_stats_shape(s):
     """The stats shape of docs/PROTOCOL.md, exactly: every key always
-    present, every value a non-negative integer except uptime_s.  (The
-    lead's brief listed a subset; the daemon's documentation adds
-    probes.resolving, the fixed set of result words and errors.CODE.)"""
+    present, every value a non-negative integer except uptime_s, and the
+    probe counters reconciled: started == completed + in_flight + queued
+    + resolving."""
     assert "error" not in s, s
     want = {"id", "uptime_s", "workers", "probes", "dns", "clients",
             "errors"}
-    # "traces" (traces running) comes with the trace operation, which is
-    # being written; accepted when present
-    optional = {"traces"}
-    assert want <= set(s) <= want | optional, \
-        "stats keys differ: %r" % sorted(set(s) ^ want)
-    if "traces" in s:
-        assert type(s["traces"]) is int and s["traces"] >= 0, s["traces"]
+    want.add("traces")
+    assert set(s) == want, "stats keys differ: %r" % sorted(set(s) ^ want)
+    assert type(s["traces"]) is int and s["traces"] >= 0, s["traces"]
     assert isinstance(s["uptime_s"], (int, float)) and \
         not isinstance(s["uptime_s"], bool) and s["uptime_s"] >= 0, s
 
@@ -1010,14 +1006,17 @@ def check_stats_shape(s):
             v = obj[k]
             assert type(v) is int and v >= 0, "%s.%s = %r" % (where, k, v)
 
-    ints(s["workers"], ["configured", "alive", "restarts"], "workers")
+    ints(s["workers"], ["configured", "min", "max", "alive", "starting",
+                        "restarts", "started", "retired"], "workers")
     p = dict(s["probes"])
     results = p.pop("results", None)
     ints(p, ["started", "completed", "in_flight", "queued", "resolving",
-             "retried"], "probes")
+             "retried", "cancelled", "share_waits"], "probes")
+    assert p["started"] == p["completed"] + p["in_flight"] + p["queued"] + \
+        p["resolving"], "probe counters do not add up: %r" % p
     ints(results, RESULT_WORDS, "probes.results")
     ints(s["dns"], ["entries", "hits", "misses", "expired", "lookups"], "dns")
-    ints(s["clients"], ["connected", "total"], "clients")
+    ints(s["clients"], ["connected", "total", "answer_bytes"], "clients")
     ints(s["errors"], ERROR_CODES, "errors")
 
 

@@ -141,8 +141,10 @@ def test_stats():
     s0 = D.stats()
     H.check_stats_shape(s0)
     assert s0["id"] == "stats", s0
-    assert s0["workers"] == {"configured": WORKERS, "alive": WORKERS,
-                             "restarts": 0}, s0
+    w = s0["workers"]
+    assert (w["configured"], w["min"], w["max"], w["alive"], w["starting"],
+            w["restarts"], w["retired"]) == (WORKERS, WORKERS, 16, WORKERS,
+                                             0, 0, 0), s0
     with D.client() as c:
         for i in range(5):
             assert_probe(probe(c, i, host="127.0.0.1"), "reply",

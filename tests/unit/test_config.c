@@ -46,7 +46,13 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(config_init(&cfg), 0);
 	ck_assert_str_eq(cfg.socket_path, "/run/mtrprobed/mtrprobed.sock");
 	ck_assert_uint_eq(cfg.socket_mode, 0660);
-	ck_assert_int_eq(cfg.workers, 2);
+	ck_assert_int_eq(cfg.min_workers, 1);
+	ck_assert_int_eq(cfg.max_workers, 16);
+	ck_assert_double_eq(cfg.worker_idle_timeout, 30);
+	ck_assert_int_eq(cfg.uid_max_share, 50);
+	ck_assert_int_eq(cfg.uid_max_queued, 50000);
+	ck_assert_uint_eq(cfg.client_max_answer_bytes, 4194304);
+	ck_assert_uint_eq(cfg.uid_max_answer_bytes, 16777216);
 	ck_assert_str_eq(cfg.mtr_packet, "mtr-packet");
 	ck_assert_uint_eq(cfg.max_request_bytes, 65536);
 	ck_assert_int_eq(cfg.max_inflight_per_client, 1000);
@@ -81,7 +87,7 @@ START_TEST(test_empty_text)
 	ck_assert_int_eq(config_parse_text(&cfg, "", 0, "t.conf", err), 0);
 	ck_assert_int_eq(config_parse_text(&cfg, blank, strlen(blank), "t.conf", err), 0);
 	ck_assert_str_eq(err, "untouched");
-	ck_assert_int_eq(cfg.workers, 2);
+	ck_assert_int_eq(cfg.min_workers, 1);
 	config_free(&cfg);
 }
 END_TEST
@@ -95,7 +101,15 @@ struct int_key {
 };
 
 static const struct int_key int_keys[] = {
-	{ "workers", 1, 64, offsetof(struct mp_config, workers), 0 },
+	{ "workers", 1, 64, offsetof(struct mp_config, min_workers), 0 },
+	{ "min_workers", 1, 64, offsetof(struct mp_config, min_workers), 0 },
+	{ "max_workers", 1, 64, offsetof(struct mp_config, max_workers), 0 },
+	{ "uid_max_share", 1, 100, offsetof(struct mp_config, uid_max_share), 0 },
+	{ "uid_max_queued", 0, 10000000, offsetof(struct mp_config, uid_max_queued), 0 },
+	{ "client_max_answer_bytes", 65536, 1073741824,
+	  offsetof(struct mp_config, client_max_answer_bytes), 1 },
+	{ "uid_max_answer_bytes", 65536, 1073741824,
+	  offsetof(struct mp_config, uid_max_answer_bytes), 1 },
 	{ "max_request_bytes", 256, 16777216, offsetof(struct mp_config, max_request_bytes), 1 },
 	{ "max_inflight_per_client", 1, 1000000,
 	  offsetof(struct mp_config, max_inflight_per_client), 0 },
@@ -197,6 +211,8 @@ static const struct num_key num_keys[] = {
 	  offsetof(struct mp_config, dns_negative_ttl), "0 to 86400" },
 	{ "shutdown_timeout", "0", "3600", "-0.5", "3600.01", 0, 3600,
 	  offsetof(struct mp_config, shutdown_timeout), "0 to 3600" },
+	{ "worker_idle_timeout", "0.1", "86400", "0.09", "86400.5", 0.1, 86400,
+	  offsetof(struct mp_config, worker_idle_timeout), "0.1 to 86400" },
 };
 
 /* Assert "name = value" is accepted and stores want. */
@@ -475,7 +491,7 @@ START_TEST(test_all_keys_together)
 		  "log_level = debug\n");
 	ck_assert_str_eq(cfg.socket_path, "/run/t/t.sock");
 	ck_assert_uint_eq(cfg.socket_mode, 0600);
-	ck_assert_int_eq(cfg.workers, 8);
+	ck_assert_int_eq(cfg.min_workers, 8);
 	ck_assert_str_eq(cfg.mtr_packet, "/usr/bin/mtr-packet");
 	ck_assert_uint_eq(cfg.max_request_bytes, 4096);
 	ck_assert_int_eq(cfg.max_inflight_per_client, 50);
@@ -509,7 +525,7 @@ START_TEST(test_syntax_whitespace_comments)
 		  "  \t  \n"
 		  "log_level = warning#no space before the comment\n"
 		  "tcp_max_inflight = 10");  /* no newline at the end */
-	ck_assert_int_eq(cfg.workers, 3);
+	ck_assert_int_eq(cfg.min_workers, 3);
 	ck_assert_int_eq(cfg.max_burst, 7);
 	ck_assert_int_eq(cfg.log_level, LOG_LEVEL_WARNING);
 	ck_assert_int_eq(cfg.tcp_max_inflight, 10);
@@ -524,7 +540,7 @@ START_TEST(test_syntax_crlf)
 
 	expect_ok(&cfg, "workers = 4\r\n# comment\r\n\r\nmtr_packet = /bin/mp\r\n"
 			"dns_servers = ::1 , 127.0.0.1\r\n");
-	ck_assert_int_eq(cfg.workers, 4);
+	ck_assert_int_eq(cfg.min_workers, 4);
 	ck_assert_str_eq(cfg.mtr_packet, "/bin/mp");
 	ck_assert_int_eq(cfg.n_dns_servers, 2);
 	ck_assert_str_eq(cfg.dns_servers[1], "127.0.0.1");
@@ -542,7 +558,7 @@ START_TEST(test_syntax_bom)
 	struct mp_config cfg;
 
 	expect_ok(&cfg, "\xef\xbb\xbfworkers = 5\n");
-	ck_assert_int_eq(cfg.workers, 5);
+	ck_assert_int_eq(cfg.min_workers, 5);
 	config_free(&cfg);
 	expect_error("\xef\xbb\xbf\nfoo = 1\n", "t.conf:2: unknown key 'foo'");
 }
@@ -560,7 +576,7 @@ START_TEST(test_duplicates_last_wins)
 		  "hosts_file = /h1\nhosts_file = /h2\n"
 		  "log_level = error\nlog_level = debug\n"
 		  "dns_servers = ::1\ndns_servers = 127.0.0.1, 127.0.0.2\n");
-	ck_assert_int_eq(cfg.workers, 5);
+	ck_assert_int_eq(cfg.min_workers, 5);
 	ck_assert_str_eq(cfg.socket_path, "/b.sock");
 	ck_assert_str_eq(cfg.mtr_packet, "second");
 	ck_assert_str_eq(cfg.hosts_file, "/h2");
@@ -581,7 +597,7 @@ START_TEST(test_layering)
 	ck_assert_int_eq(config_init(&cfg), 0);
 	ck_assert_int_eq(config_parse_text(&cfg, a, strlen(a), "a.conf", err), 0);
 	ck_assert_int_eq(config_parse_text(&cfg, b, strlen(b), "b.conf", err), 0);
-	ck_assert_int_eq(cfg.workers, 9);
+	ck_assert_int_eq(cfg.min_workers, 9);
 	ck_assert_str_eq(cfg.mtr_packet, "/x");
 	config_free(&cfg);
 }
@@ -628,7 +644,7 @@ START_TEST(test_error_stops_parsing)
 	/* Lines before the error are applied, lines after it are not. */
 	ck_assert_int_eq(parse(&cfg, "workers = 3\nfoo = 1\nmax_burst = 9\n", err), -EINVAL);
 	ck_assert_str_eq(err, "t.conf:2: unknown key 'foo'");
-	ck_assert_int_eq(cfg.workers, 3);
+	ck_assert_int_eq(cfg.min_workers, 3);
 	ck_assert_int_eq(cfg.max_burst, 128);
 	config_free(&cfg);
 }
@@ -660,7 +676,7 @@ START_TEST(test_length_not_nul)
 	/* Only len bytes are read: "workers = 1". */
 	ck_assert_int_eq(config_init(&cfg), 0);
 	ck_assert_int_eq(config_parse_text(&cfg, text, 11, "t.conf", err), 0);
-	ck_assert_int_eq(cfg.workers, 1);
+	ck_assert_int_eq(cfg.min_workers, 1);
 	config_free(&cfg);
 }
 END_TEST
@@ -678,7 +694,7 @@ START_TEST(test_long_lines)
 	memset(text + 1, 'x', n);
 	strcpy(text + 1 + n, "\nworkers = 6\n");
 	expect_ok(&cfg, text);
-	ck_assert_int_eq(cfg.workers, 6);
+	ck_assert_int_eq(cfg.min_workers, 6);
 	config_free(&cfg);
 	/* A value of 4095 bytes is accepted, 4096 is not. */
 	strcpy(text, "mtr_packet = ");
@@ -753,7 +769,7 @@ START_TEST(test_load_file)
 
 	path = write_file(dir, "ok.conf", ok, strlen(ok));
 	ck_assert_int_eq(config_load_file(&cfg, path, err), 0);
-	ck_assert_int_eq(cfg.workers, 11);
+	ck_assert_int_eq(cfg.min_workers, 11);
 	ck_assert_int_eq(cfg.log_level, LOG_LEVEL_ERROR);
 	ck_assert_int_eq(unlink(path), 0);
 
@@ -770,7 +786,7 @@ START_TEST(test_load_file)
 	strcpy(text + 100000, "\nworkers = 12\n");
 	path = write_file(dir, "long.conf", text, strlen(text));
 	ck_assert_int_eq(config_load_file(&cfg, path, err), 0);
-	ck_assert_int_eq(cfg.workers, 12);
+	ck_assert_int_eq(cfg.min_workers, 12);
 	ck_assert_int_eq(unlink(path), 0);
 
 	memset(text, '#', big);
@@ -788,7 +804,7 @@ START_TEST(test_load_file)
 	ck_assert_str_eq(err, want);
 
 	ck_assert_int_eq(config_load_file(&cfg, dir, err), -EISDIR);
-	ck_assert_int_eq(cfg.workers, 12);
+	ck_assert_int_eq(cfg.min_workers, 12);
 	ck_assert_int_eq(rmdir(dir), 0);
 	config_free(&cfg);
 }

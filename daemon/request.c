@@ -1,0 +1,328 @@
+/*
+ * Requests.  Each line a connection hands up is decoded into a struct
+ * mp_request, checked against the admin policy, given room for its
+ * worst-case answer (request_cost(); without room the line waits, unread),
+ * and dispatched: probe to the scheduler, trace to the trace module,
+ * check_support to the pool; version, stats and clear_dns_cache are
+ * answered here.  The answer comes back through a callback with the
+ * request's context, is encoded here and written to the connection, which
+ * drops it if the client has gone.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config-build.h"
+#include "conn.h"
+#include "dns.h"
+#include "hopstats.h"
+#include "log.h"
+#include "pool.h"
+#include "proto.h"
+#include "request.h"
+#include "route.h"
+#include "sched.h"
+#include "server.h"
+#include "stats.h"
+#include "trace.h"
+
+/* The longest probe answer or error line, without its id. */
+#define ANSWER_MAX 1024
+/* What the scheduler holds per probe, at most. */
+#define PROBE_WORK_MAX 1024
+/* The longest hop of a trace answer (16 responders, 8 MPLS labels, every number). */
+#define HOP_ANSWER_MAX 2304
+/* Bytes a JSON string may take per byte of the id (a \u escape). */
+#define ID_ESCAPE 6
+
+/* One request waiting for its answer.  Owned by the callback that answers it. */
+struct pending {
+	uint64_t conn_id;
+	size_t cost;        /* reserved at the connection */
+	struct mp_id id;
+	char feature[MP_FEATURE_MAX + 1]; /* check_support */
+};
+
+/* The answer when even an error cannot be encoded. */
+static const char answer_oom[] =
+	"{\"id\":null,\"error\":{\"code\":\"process-error\",\"message\":\"out of memory\"}}\n";
+
+static struct {
+	struct log_ratelimit deny_rl;
+} R = { .deny_rl = { .interval = 10, .burst = 10 } };
+
+/* The worst-case bytes held for req until its answer is read. */
+size_t request_cost(const struct mp_request *req)
+{
+	size_t id = req->id.kind == MP_ID_STRING ? req->id.str_len * ID_ESCAPE : 24;
+	size_t n, per_hop;
+
+	switch (req->op) {
+	case MP_OP_PROBE:
+		return ANSWER_MAX + PROBE_WORK_MAX + id;
+	case MP_OP_TRACE:
+		n = (size_t)(req->trace.max_ttl - req->trace.first_ttl + 1);
+		per_hop = HOP_ANSWER_MAX + sizeof(struct hop) +
+			  (size_t)req->trace.count * sizeof(struct hop_sample) + PROBE_WORK_MAX;
+		return ANSWER_MAX + id + n * per_hop;
+	case MP_OP_STATS:
+		return 8192 + id;
+	case MP_OP_CHECK_SUPPORT:
+	case MP_OP_CLEAR_DNS_CACHE:
+	case MP_OP_VERSION:
+	case MP_OP__COUNT:
+		break;
+	}
+	return ANSWER_MAX + id;
+}
+
+/* Write line (malloc'd, freed here) as pd's answer, or an error if it is NULL. */
+static void answer_line(struct pending *pd, char *line, size_t len)
+{
+	if (line)
+		conn_answer(pd->conn_id, line, len, pd->cost);
+	else /* out of memory: a fixed answer keeps the one-answer-per-request rule */
+		conn_answer(pd->conn_id, answer_oom, sizeof(answer_oom) - 1, pd->cost);
+	free(line);
+}
+
+/* Answer pd with an error. */
+static void answer_error(struct pending *pd, enum mp_error code, const char *msg)
+{
+	size_t len = 0;
+	char *line;
+
+	stats_count_error(code);
+	line = mp_encode_error(&pd->id, code, msg, &len);
+	answer_line(pd, line, len);
+}
+
+/* Answer pd with obj (reference stolen). */
+static void answer_object(struct pending *pd, json_t *obj)
+{
+	size_t len = 0;
+	char *line = obj ? mp_encode_object(&pd->id, obj, &len) : NULL;
+
+	if (line)
+		answer_line(pd, line, len);
+	else
+		answer_error(pd, MP_ERR_PROCESS, "out of memory");
+}
+
+/* Free pd. */
+static void pending_free(struct pending *pd)
+{
+	mp_id_clear(&pd->id);
+	free(pd);
+}
+
+/* A probe request ended. */
+static void probe_done(void *arg, uint64_t tag, const struct sched_outcome *o)
+{
+	struct pending *pd = arg;
+	size_t len = 0;
+	char *line;
+
+	if (o->cancelled) {
+		; /* nobody to tell */
+	} else if (o->err != MP_OK) {
+		answer_error(pd, o->err, o->msg);
+	} else {
+		line = mp_encode_probe_result(&pd->id, o->res, &len);
+		answer_line(pd, line, len);
+	}
+	pending_free(pd);
+}
+
+/* A trace's final answer. */
+static void trace_answer_cb(void *arg, json_t *obj, enum mp_error err, const char *msg)
+{
+	struct pending *pd = arg;
+
+	if (err != MP_OK)
+		answer_error(pd, err, msg);
+	else
+		answer_object(pd, obj);
+	pending_free(pd);
+}
+
+/* A trace's hop event. */
+static void trace_event_cb(void *arg, json_t *obj)
+{
+	struct pending *pd = arg;
+	size_t len = 0;
+	char *line = mp_encode_object(&pd->id, obj, &len);
+
+	if (line)
+		conn_event(pd->conn_id, line, len);
+	free(line);
+}
+
+static const struct trace_sink request_trace_sink = {
+	.answer = trace_answer_cb,
+	.event = trace_event_cb,
+};
+
+/* A check_support answer. */
+static void support_done(void *arg, enum mp_error err, const char *msg, const char *value)
+{
+	struct pending *pd = arg;
+	size_t len = 0;
+	char *line;
+
+	if (err != MP_OK) {
+		answer_error(pd, err, msg);
+	} else {
+		line = mp_encode_check_support(&pd->id, pd->feature, strcmp(value, "no") != 0, value,
+					       &len);
+		answer_line(pd, line, len);
+	}
+	pending_free(pd);
+}
+
+/* Answer a request that needs nothing but the daemon itself. */
+static void answer_local(struct pending *pd, const struct mp_request *req)
+{
+	size_t len = 0;
+	char *line = NULL;
+
+	switch (req->op) {
+	case MP_OP_CLEAR_DNS_CACHE:
+		line = mp_encode_cleared(&pd->id, dns_clear_cache(), &len);
+		break;
+	case MP_OP_VERSION:
+		line = mp_encode_version(&pd->id, MTRPROBED_VERSION, pool_mtr_version(),
+					 srv.cfg.min_workers, &len);
+		break;
+	case MP_OP_STATS:
+		answer_object(pd, stats_to_json());
+		return;
+	default:
+		break;
+	}
+	answer_line(pd, line, len);
+}
+
+/*
+ * True if a request's local_ip is the source address the kernel would pick
+ * anyway (mtr and mtrpacket always send one): no traffic is steered, so
+ * anyone may give it.  Only literal addresses are compared.  One of the
+ * other family steers nothing either: the request fails the same way for
+ * everyone (host-resolve-error).
+ */
+static bool local_ip_is_default(const struct mp_probe_opts *o)
+{
+	char host[MP_ADDR_MAX], local[MP_ADDR_MAX], src[MP_ADDR_MAX];
+	int v = addr_literal_version(o->host, host);
+	int lv = addr_literal_version(o->local_ip, local);
+
+	if (v && lv && lv != v)
+		return true;
+	return v && lv == v && route_source(host, v, -1, src) == 0 && strcmp(src, local) == 0;
+}
+
+/* The admin policy: MP_OK, or permission-denied with a message for options only admins may set. */
+static enum mp_error check_policy(const struct conn_peer *peer, const struct mp_request *req,
+				  char msg[MP_ERRMSG_MAX])
+{
+	const char *field;
+
+	if ((req->op != MP_OP_PROBE && req->op != MP_OP_TRACE) || peer->level == ACCESS_ADMIN)
+		return MP_OK;
+	if (req->probe.mark >= 0)
+		field = "mark";
+	else if (req->probe.local_ip[0] && !local_ip_is_default(&req->probe))
+		field = "local_ip";
+	else
+		return MP_OK;
+	snprintf(msg, MP_ERRMSG_MAX, "%s: only admin users may set it%s", field,
+		 field[0] == 'l' ? " (other than the route's own source address)" : "");
+	if (log_ratelimit_ok(&R.deny_rl))
+		log_warning("refused '%s' to uid %d (pid %d): not an admin user", field,
+			    (int)peer->uid, (int)peer->pid);
+	return MP_ERR_PERMISSION_DENIED;
+}
+
+/* Dispatch the decoded request req of pd; an error comes back with msg. */
+static enum mp_error request_dispatch(struct pending *pd, const struct conn_peer *peer,
+				      struct mp_request *req, char msg[MP_ERRMSG_MAX])
+{
+	struct sched_owner owner = { .key = pd->conn_id, .uid = peer->uid, .exempt = peer->uid == 0 };
+
+	switch (req->op) {
+	case MP_OP_PROBE:
+		return sched_submit(&owner, &req->probe, probe_done, pd, 0, msg);
+	case MP_OP_TRACE:
+		return trace_start(&owner, req, &request_trace_sink, pd, msg);
+	case MP_OP_CHECK_SUPPORT:
+		pool_check_support(req->feature, support_done, pd);
+		return MP_OK;
+	default:
+		answer_local(pd, req);
+		pending_free(pd);
+		return MP_OK;
+	}
+}
+
+/* One line from a connection. */
+static enum conn_take request_line(uint64_t conn_id, const struct conn_peer *peer,
+				   const char *line, size_t len)
+{
+	char msg[MP_ERRMSG_MAX] = "";
+	struct mp_request req;
+	struct pending *pd;
+	enum mp_error err;
+
+	memset(&req, 0, sizeof(req));
+	err = mp_request_decode(line, len, &req, msg);
+	if (err == MP_OK && srv.stopping &&
+	    (req.op == MP_OP_PROBE || req.op == MP_OP_TRACE || req.op == MP_OP_CHECK_SUPPORT)) {
+		err = MP_ERR_SHUTTING_DOWN;
+		snprintf(msg, sizeof(msg), "op: the daemon is shutting down");
+	}
+	if (err == MP_OK)
+		err = check_policy(peer, &req, msg);
+	size_t cost = err == MP_OK ? request_cost(&req) : ANSWER_MAX + (size_t)req.id.str_len * ID_ESCAPE;
+
+	if (!conn_reserve(conn_id, cost)) {
+		mp_request_clear(&req);
+		return CONN_LATER;
+	}
+	pd = calloc(1, sizeof(*pd));
+	if (!pd) {
+		mp_request_clear(&req);
+		conn_answer(conn_id, answer_oom, sizeof(answer_oom) - 1, cost);
+		return CONN_TAKEN;
+	}
+	pd->conn_id = conn_id;
+	pd->cost = cost;
+	pd->id = req.id;
+	memset(&req.id, 0, sizeof(req.id));
+	memcpy(pd->feature, req.feature, sizeof(pd->feature));
+	if (err == MP_OK)
+		err = request_dispatch(pd, peer, &req, msg);
+	if (err != MP_OK) {
+		answer_error(pd, err, msg);
+		pending_free(pd);
+	}
+	mp_request_clear(&req);
+	return CONN_TAKEN;
+}
+
+/* A connection closed: end its traces and its probes not yet sent. */
+static void request_gone(uint64_t conn_id)
+{
+	trace_owner_gone(conn_id);
+	sched_owner_gone(conn_id);
+}
+
+static const struct conn_hooks request_conn_hooks = {
+	.line = request_line,
+	.gone = request_gone,
+};
+
+/* Take the lines of every connection. */
+void request_setup(void)
+{
+	conn_setup(&request_conn_hooks);
+}
