@@ -185,7 +185,10 @@ static bool pool_grow(void)
 	return false;
 }
 
-/* Free ICMP slots of the workers running or starting. */
+/*
+ * Free ICMP slots of the workers ready, starting, or about to be started
+ * again (a dead worker is replaced at once: no other is needed for it).
+ */
 static int pool_free_slots(void)
 {
 	int free_slots = 0;
@@ -197,7 +200,7 @@ static int pool_free_slots(void)
 			continue;
 		if (w->state == WORKER_READY)
 			free_slots += WORKER_MAX_INFLIGHT - w->inflight;
-		else if (w->state == WORKER_STARTING)
+		else if (w->state != WORKER_IDLE || event_pending(&w->timer, EV_TIMEOUT, NULL))
 			free_slots += WORKER_MAX_INFLIGHT;
 	}
 	return free_slots;

@@ -4,7 +4,8 @@
  * owner's queue, is dispatched round-robin across owners to a worker with
  * room, within its uid's share of the pool, and ends exactly once: by the
  * worker's answer, by its deadline, by an error, or cancelled when its
- * owner goes away.  A probe whose worker dies is retried once.
+ * owner goes away.  A probe whose worker dies is sent again, at most
+ * RETRIES_MAX times.
  */
 #include <errno.h>
 #include <event2/event.h>
@@ -30,6 +31,8 @@
 #define HUNG_GRACE_SECONDS 2.0
 /* Most probes dispatched in one pass before other events get a turn. */
 #define DISPATCH_BUDGET 4096
+/* Times a probe is sent again after losing its worker. */
+#define RETRIES_MAX 2
 /* Queued probes of one owner looked at per turn. */
 #define DISPATCH_LOOKAHEAD 16
 
@@ -81,7 +84,7 @@ struct probe {
 	struct mp_probe_opts opts;
 	enum probe_state state;
 	bool resolving_local;       /* RESOLVING: the address is known, local_ip is not */
-	bool retried;               /* already re-sent once after a worker died */
+	int retries;                /* times re-sent after a worker died */
 	bool was_sent;              /* handed to a worker at least once */
 	int ip_version;             /* of the target, once resolved */
 	char address[MP_ADDR_MAX];  /* target, once resolved */
@@ -783,8 +786,8 @@ static void probe_task_done(struct wtask *t, struct worker *w, enum wtask_end ho
 			probe_requeue(p);
 		break;
 	case WTASK_LOST:
-		if (!p->retried && p->deadline > mono_now() && !srv.stopping) {
-			p->retried = true;
+		if (p->retries < RETRIES_MAX && p->deadline > mono_now() && !srv.stopping) {
+			p->retries++;
 			S.retried++;
 			probe_requeue(p);
 		} else {
