@@ -195,8 +195,12 @@ static void sighup_cb(evutil_socket_t fd, short what, void *arg)
 	if (dns_reconfigure(&old) < 0)
 		log_error("reload: the new DNS settings could not all be applied");
 	if (srv.cfg.min_workers != old.min_workers || srv.cfg.max_workers != old.max_workers ||
-	    srv.cfg.worker_idle_timeout != old.worker_idle_timeout)
+	    srv.cfg.worker_idle_timeout != old.worker_idle_timeout) {
+		log_info("workers: min %d -> %d, max %d -> %d, idle timeout %g -> %g s",
+			 old.min_workers, srv.cfg.min_workers, old.max_workers, srv.cfg.max_workers,
+			 old.worker_idle_timeout, srv.cfg.worker_idle_timeout);
 		pool_reconfigure();
+	}
 	conn_reconfigure();
 	config_free(&old);
 	sched_kick();

@@ -233,8 +233,8 @@ static void pool_retire(struct worker *w)
 	if (P.port_index == w->index)
 		P.port_index = -1;
 	P.retired++;
-	log_info("workers: worker %d (pid %d) idle for %.0f s, stopping it", w->index, (int)w->pid,
-		 srv.cfg.worker_idle_timeout);
+	log_debug("worker %d (pid %d) idle for %g s, stopping it", w->index, (int)w->pid,
+		  srv.cfg.worker_idle_timeout);
 	worker_kill(w, "retired");
 }
 
@@ -408,8 +408,6 @@ bool pool_child_exited(pid_t pid, int status)
 /* Apply changed worker counts: more start now, extra ones stop once idle. */
 void pool_reconfigure(void)
 {
-	log_info("workers: min %d, max %d, idle timeout %.0f s", srv.cfg.min_workers, pool_max(),
-		 srv.cfg.worker_idle_timeout);
 	pool_keep_minimum();
 	pool_forget_features();
 	P.hooks->room();
@@ -551,10 +549,14 @@ bool pool_all_busy(void)
 	return true;
 }
 
-/* True if some worker is up, starting, or about to restart. */
+/* True if some worker is up or starting. */
 bool pool_any_alive(void)
 {
-	return pool_running() > 0;
+	for (int i = 0; i < P.n; i++)
+		if (worker_usable(&P.workers[i]) ||
+		    (P.workers[i].state == WORKER_STARTING && !P.workers[i].retiring))
+			return true;
+	return false;
 }
 
 /* Write probe t to w. */

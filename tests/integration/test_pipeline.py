@@ -230,10 +230,12 @@ def test_fairness_between_connections():
     """A connection with thousands of probes queued does not make another
     connection's single probe wait behind all of them (round-robin)."""
     fake = H.FakeMtrPacket(tag="fair")
-    # one worker and no more, so that A's probes have to queue
+    # one worker and no more, so that A's probes have to queue; room for
+    # the answers of A's 4000 requests (about 2 KiB reserved each)
     with H.Daemon("fair", workers=1, mtr_packet=fake.path,
                   config={"max_inflight_per_client": 5000,
-                          "max_workers": 1}) as d:
+                          "max_workers": 1,
+                          "client_max_answer_bytes": 16 << 20}) as d:
         with d.client(timeout=30) as a, d.client(timeout=10) as b:
             # each answered by the stand-in after 1.5 s: one worker takes
             # 1000 at a time, so A's 4000 need four rounds (about 6 s)

@@ -37,6 +37,12 @@ ONE_SOCKET_MSG = ("mtrprobed: error: socket activation: expected exactly one "
 
 # ---------------------------------------------------------------- helpers
 
+def workers_of(s):
+    """(configured, alive, restarts) of a stats answer."""
+    w = s["workers"]
+    return (w["configured"], w["alive"], w["restarts"])
+
+
 Msg = collections.namedtuple("Msg", "t pid text extra")
 
 
@@ -460,7 +466,7 @@ def test_notify():
                 "connect at the time READY=1 arrived failed: %s"
                 % errno.errorcode.get(ready.extra, ready.extra))
             assert ready.text == ("READY=1\nSTATUS=0 probes/s, 0 in flight, "
-                                  "0 queued, 2/2 workers alive, 0 clients"), \
+                                  "0 queued, 2/16 workers alive, 0 clients"), \
                 repr(ready.text)
             before = [m.text for m in ns.snapshot()[:i]]
             assert set(before) <= {"WATCHDOG=1"}, \
@@ -486,7 +492,7 @@ def test_notify():
                 rate = int(m.group(1))
                 # 50 probes completed in the first 5 s window
                 assert 8 <= rate <= 10, st.text
-                assert m.groups()[1:] == ("0", "0", "2", "2", "1"), st.text
+                assert m.groups()[1:] == ("0", "0", "2", "16", "1"), st.text
                 assert 4.0 <= st.t - ready.t <= 6.5, st.t - ready.t
             # every message so far came from the daemon itself
             pids = {m.pid for m in ns.snapshot()}
@@ -554,8 +560,7 @@ def test_reload_under_load():
             ns.wait_for(lambda m: m.text.startswith("READY=1"), 10,
                         what="READY=1")
             s = dmn.stats()
-            assert s["workers"] == {"configured": 2, "alive": 2,
-                                    "restarts": 0}, s
+            assert workers_of(s) == (2, 2, 0), s
             rounds = []        # (start, end, answers)
             errors = []
             stop = threading.Event()
@@ -610,12 +615,12 @@ def test_reload_under_load():
             assert before and after, "load did not span the reload"
             assert {m.pid for m in ns.snapshot()} == {pid}
             lines = log_lines(dmn)
-            assert "mtrprobed: info: workers: 2 -> 3" in lines, lines
+            assert "mtrprobed: info: workers: min 2 -> 3, max 16 -> 16, " \
+                "idle timeout 30 -> 30 s" in lines, lines
             assert "mtrprobed: info: configuration reloaded from %s" \
                 % dmn.config_path in lines, lines
-            H.wait_until(lambda: stats_retry(dmn)["workers"] == {
-                "configured": 3, "alive": 3, "restarts": 0}, 5, 0.1,
-                "3 workers alive")
+            H.wait_until(lambda: workers_of(stats_retry(dmn)) == (3, 3, 0),
+                         5, 0.1, "3 workers alive")
             s = stats_retry(dmn)
             assert s["errors"] == {k: 0 for k in H.ERROR_CODES}, s["errors"]
             assert s["probes"]["results"]["reply"] == total, (s, total)
@@ -642,8 +647,7 @@ def test_reload_under_load():
             assert ns.msgs[j].text.startswith("READY=1\n"), ns.msgs[j].text
             time.sleep(0.3)
             s2 = stats_retry(dmn)
-            assert s2["workers"] == {"configured": 3, "alive": 3,
-                                     "restarts": 0}, s2["workers"]
+            assert workers_of(s2) == (3, 3, 0), s2["workers"]
             check_max_connections(dmn, 3)
             with dmn.client() as c:
                 probe_round(c, 20, "after")
@@ -669,7 +673,12 @@ def check_max_connections(dmn, n):
 
 
 def test_workers_resize():
-    dmn = SdDaemon("resize", config={"workers": 2})
+    """A reload that raises min_workers (the older key: workers) starts the
+    missing workers at once and keeps the running ones; one that lowers it
+    lets the extra ones stop once idle for worker_idle_timeout, logged as
+    retired; every state serves probes."""
+    dmn = SdDaemon("resize", config={"workers": 2,
+                                     "worker_idle_timeout": 0.5})
     try:
         with dmn:
             pid = dmn.proc.pid
@@ -681,12 +690,11 @@ def test_workers_resize():
                 dmn.config["workers"] = n
                 dmn.write_config()
                 dmn.signal(signal.SIGHUP)
-                wait_log(dmn, lambda ln: ln == "mtrprobed: info: workers: "
-                         "%d -> %d" % (old, n), 5, "workers %d -> %d"
-                         % (old, n))
-                H.wait_until(lambda: dmn.stats()["workers"] == {
-                    "configured": n, "alive": n, "restarts": 0}, 5, 0.05,
-                    "stats to show %d workers" % n)
+                line = ("mtrprobed: info: workers: min %d -> %d, max 16 -> 16, "
+                        "idle timeout 0.5 -> 0.5 s" % (old, n))
+                wait_log(dmn, lambda ln: ln == line, 5, line)
+                H.wait_until(lambda: workers_of(dmn.stats()) == (n, n, 0),
+                             5, 0.05, "stats to show %d workers" % n)
                 now = H.wait_until(lambda: len(worker_pids(pid)) == n and
                                    worker_pids(pid), 5, 0.05,
                                    "%d mtr-packet children" % n)
