@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
-"""What the daemon leaves behind: its mtr-packet workers die with it even
-when it is SIGKILLed, and each is set up as before (its own process
-group, default signal handling, none of the daemon's descriptors).
+"""What the daemon leaves behind and what it touches: its mtr-packet
+workers die with it even when it is SIGKILLed, and the socket file is the
+only file it ever chmods or removes (a symbolic link or another file
+swapped in at its path is left alone).
 
 Every probe goes to 127.0.0.1 (in the SIGKILL test, inside a namespace
 the test creates, where pings are ignored so that probes stay in flight)."""
 
 import os
 import signal
+import socket
+import stat
 import time
 
 import harness as H
@@ -171,6 +174,190 @@ def test_cannot_run_message():
         assert rc == 1, (rc, err)
         assert want in err.splitlines(), "want %r in:\n%s" % (want, err)
         assert not os.path.exists(os.path.join(d, "s.sock"))
+
+
+# --------------------------------------------------------- socket file
+
+def log_lines(dmn):
+    return dmn.stderr().splitlines()
+
+
+def reload(dmn, **config):
+    """Rewrite the config with these changes, SIGHUP, wait for the log."""
+    want = "mtrprobed: info: configuration reloaded from %s" % \
+        dmn.config_path
+    n = log_lines(dmn).count(want)
+    dmn.config.update(config)
+    dmn.write_config()
+    dmn.signal(signal.SIGHUP)
+    H.wait_until(lambda: log_lines(dmn).count(want) > n, 10, 0.05,
+                 "the reload")
+
+
+def open_dir():
+    """A world-writable directory without the sticky bit."""
+    d = H.tmpdir("sockdir")
+    os.chmod(d, 0o777)
+    assert stat.S_IMODE(os.lstat(d).st_mode) == 0o777
+    return d
+
+
+def sock_mode(path):
+    st = os.lstat(path)
+    assert stat.S_ISSOCK(st.st_mode), "%s is not a socket: %o" % (
+        path, st.st_mode)
+    return stat.S_IMODE(st.st_mode)
+
+
+def test_socket_mode_at_start_and_reload():
+    """The socket is created with socket_mode; a reload changes it."""
+    path = os.path.join(open_dir(), "s.sock")
+    with H.Daemon("sockmode", workers=1, socket_path=path,
+                  config={"socket_mode": "0600"}) as d:
+        assert sock_mode(path) == 0o600, oct(sock_mode(path))
+        reload(d, socket_mode="0664")
+        assert sock_mode(path) == 0o664, oct(sock_mode(path))
+        reload(d, socket_mode="0660")
+        assert sock_mode(path) == 0o660, oct(sock_mode(path))
+        r = d.request({"op": "version", "id": 1})
+        assert r["protocol"] == 1, r
+        assert not [ln for ln in log_lines(d) if "warning" in ln], \
+            log_lines(d)
+    assert not os.path.exists(path), "socket left behind"
+
+
+def test_socket_mode_under_default_acl():
+    """A default ACL on the directory (other::---) masks the mode bind()
+    gives the socket: the daemon still gives it socket_mode."""
+    import struct
+    d = H.tmpdir("acl")
+    # POSIX ACL xattr, version 2: user::rwx group::rwx other::---
+    acl = struct.pack("<I", 2) + b"".join(
+        struct.pack("<HHI", tag, perm, 0xFFFFFFFF)
+        for tag, perm in ((0x01, 7), (0x04, 7), (0x20, 0)))
+    try:
+        os.setxattr(d, "system.posix_acl_default", acl)
+    except OSError as e:
+        H.skip("no POSIX ACLs on %s: %s" % (d, e))
+    probe_sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    probe_sock.bind(os.path.join(d, "probe.sock"))
+    probe_sock.close()
+    assert sock_mode(os.path.join(d, "probe.sock")) & 0o007 == 0, \
+        "the default ACL did not apply"
+    path = os.path.join(d, "s.sock")
+    with H.Daemon("acl", workers=1, socket_path=path,
+                  config={"socket_mode": "0666"}) as dmn:
+        assert sock_mode(path) == 0o666, oct(sock_mode(path))
+        assert not [ln for ln in log_lines(dmn) if "warning" in ln], \
+            log_lines(dmn)
+
+
+def precious_file():
+    """A root-owned regular file of mode 0600 in a root-only directory."""
+    d = H.tmpdir("precious")
+    os.chmod(d, 0o700)
+    target = os.path.join(d, "precious")
+    with open(target, "w") as f:
+        f.write("precious\n")
+    os.chmod(target, 0o600)
+    st = os.lstat(target)
+    assert st.st_uid == 0 and stat.S_IMODE(st.st_mode) == 0o600
+    return target
+
+
+def assert_untouched(target):
+    st = os.lstat(target)
+    assert stat.S_ISREG(st.st_mode), st
+    assert stat.S_IMODE(st.st_mode) == 0o600, \
+        "%s: mode %o" % (target, stat.S_IMODE(st.st_mode))
+    assert st.st_uid == 0 and st.st_gid == 0, st
+    with open(target) as f:
+        assert f.read() == "precious\n"
+
+
+def swap_in_symlink(path, target):
+    """Atomically replace path with a symbolic link to target."""
+    tmp = path + ".new"
+    os.symlink(target, tmp)
+    os.rename(tmp, path)
+    assert os.readlink(path) == target
+
+
+def test_reload_leaves_swapped_symlink_alone():
+    """The socket path replaced by a symbolic link to a root-owned 0600
+    file before a reload with a new socket_mode: the file keeps 0600, the
+    link stays, a warning names the path, and the daemon serves on; at
+    shutdown the link is not removed."""
+    path = os.path.join(open_dir(), "s.sock")
+    target = precious_file()
+    with H.Daemon("symlink", workers=1, socket_path=path,
+                  config={"socket_mode": "0600"}) as d:
+        with d.client() as c:
+            r = c.request({"op": "version", "id": "before"})
+            assert r["protocol"] == 1, r
+            swap_in_symlink(path, target)
+            reload(d, socket_mode="0666")
+            assert_untouched(target)
+            assert os.readlink(path) == target
+            want = ("mtrprobed: warning: reload: %s is not the socket this "
+                    "daemon bound; leaving its mode alone" % path)
+            assert want in log_lines(d), "\n".join(log_lines(d))
+            assert d.alive()
+            r = c.request({"op": "version", "id": "after"})
+            assert r["id"] == "after" and r["protocol"] == 1, r
+            r = c.request({"op": "probe", "id": "p", "host": "127.0.0.1",
+                           "timeout": 2}, timeout=10)
+            assert_probe(r, "reply", "127.0.0.1", 4, rid="p")
+    assert os.path.islink(path) and os.readlink(path) == target, \
+        "the symbolic link was removed at shutdown"
+    assert_untouched(target)
+    want = ("mtrprobed: warning: shutdown: %s is not the socket this "
+            "daemon bound; not removing it" % path)
+    assert want in log_lines(d), "\n".join(log_lines(d))
+
+
+def test_shutdown_keeps_what_is_not_its_socket():
+    """At shutdown the daemon removes its socket only: not a symbolic link
+    to it (its socket moved aside), nor a socket someone else bound at the
+    path, nor a regular file."""
+    # (1) a link to the daemon's own socket, moved aside
+    sdir = open_dir()
+    path = os.path.join(sdir, "s.sock")
+    moved = os.path.join(sdir, "moved.sock")
+    with H.Daemon("moved", workers=1, socket_path=path) as d:
+        os.rename(path, moved)
+        swap_in_symlink(path, moved)
+        # the daemon still answers there, through the link
+        with H.Client(path) as c:
+            assert c.request({"op": "version", "id": 1})["protocol"] == 1
+    assert os.path.islink(path) and os.readlink(path) == moved, \
+        "the link to the moved socket was removed"
+    assert stat.S_ISSOCK(os.lstat(moved).st_mode)
+    # (2) a socket bound by someone else
+    path = os.path.join(open_dir(), "s.sock")
+    other = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        with H.Daemon("other", workers=1, socket_path=path) as d:
+            tmp = path + ".other"
+            other.bind(tmp)
+            ino = os.lstat(tmp).st_ino
+            os.rename(tmp, path)
+        st = os.lstat(path)
+        assert stat.S_ISSOCK(st.st_mode) and st.st_ino == ino, \
+            "another socket was removed"
+    finally:
+        other.close()
+    # (3) a regular file
+    path = os.path.join(open_dir(), "s.sock")
+    with H.Daemon("regular", workers=1, socket_path=path) as d:
+        with open(path + ".tmp", "w") as f:
+            f.write("mine\n")
+        os.rename(path + ".tmp", path)
+    with open(path) as f:
+        assert f.read() == "mine\n", "a regular file was changed"
+    want = ("mtrprobed: warning: shutdown: %s is not the socket this "
+            "daemon bound; not removing it" % path)
+    assert want in log_lines(d), "\n".join(log_lines(d))
 
 
 def main():
