@@ -1,21 +1,24 @@
 #!/usr/bin/env python3
 """What the daemon leaves behind and what it touches: its mtr-packet
-workers die with it even when it is SIGKILLed, and the socket file is the
-only file it ever chmods or removes (a symbolic link or another file
-swapped in at its path is left alone).
+workers die with it even when it is SIGKILLed; the socket file is the only
+file it ever chmods or removes (a symbolic link or another file swapped in
+at its path is left alone); and max_connections is capped by the
+open-files limit, so that the last connections are refused with an
+`overloaded` line instead of hanging in accept()'s backlog.
 
 Every probe goes to 127.0.0.1 (in the SIGKILL test, inside a namespace
 the test creates, where pings are ignored so that probes stay in flight)."""
 
 import os
+import select
+import shutil
 import signal
 import socket
 import stat
 import time
 
 import harness as H
-from harness import assert_probe
-
+from harness import assert_error, assert_probe
 
 # ------------------------------------------------------------ processes
 
@@ -358,6 +361,92 @@ def test_shutdown_keeps_what_is_not_its_socket():
     want = ("mtrprobed: warning: shutdown: %s is not the socket this "
             "daemon bound; not removing it" % path)
     assert want in log_lines(d), "\n".join(log_lines(d))
+
+
+# --------------------------------------------------------- descriptors
+
+# docs/man/mtrprobed.conf.5, max_connections: descriptors kept for the
+# listener, 64 workers, DNS and routing lookups.
+FD_RESERVE = 216
+
+
+def test_max_connections_capped_by_open_files_limit():
+    """Under an open-files limit of 256, max_connections = 4096 is capped
+    at 256 - 216 = 40 (logged); the 41st connection gets the overloaded
+    line and an orderly close, and open connections still probe."""
+    if not shutil.which("prlimit"):
+        H.skip("prlimit (util-linux) is missing")
+    cap = 256 - FD_RESERVE
+    d = H.Daemon("nofile", workers=2, config={"max_connections": 4096})
+    orig = d.command
+    d.command = lambda: ["prlimit", "--nofile=256:256", "--"] + orig()
+    conns = []
+    with d:
+        try:
+            with open("/proc/%d/limits" % d.proc.pid) as f:
+                lim = [ln for ln in f if ln.startswith("Max open files")]
+            assert lim[0].split()[3:5] == ["256", "256"], lim
+            want = ("mtrprobed: info: max_connections 4096 lowered to %d: "
+                    "the open-files limit is 256 and %d descriptors are "
+                    "kept for the listener, workers, DNS and routing "
+                    "lookups" % (cap, FD_RESERVE))
+            assert want in log_lines(d), "\n".join(log_lines(d))
+            first = H.Client(d.socket, timeout=5)
+            conns.append(first)
+            assert first.request({"op": "version", "id": 0})["protocol"] == 1
+            refused = None
+            while refused is None and len(conns) < cap + 20:
+                c = H.Client(d.socket, timeout=5)
+                state = H.wait_until(
+                    lambda: accepted_or_refused(first, c, len(conns) + 1),
+                    10, 0.01, "connection %d to be accepted or refused"
+                    % (len(conns) + 1))
+                if state == "accepted":
+                    conns.append(c)
+                    continue
+                # refused: one line, then an orderly close (nothing was
+                # sent on it, so no reset either)
+                refused = (len(conns), H.parse_response(c.recv_line(5)),
+                           c.recv_lines_until_closed(5), c.eof)
+                c.close()
+            assert refused is not None, "no connection refused"
+            n, r, rest, eof = refused
+            assert n == cap, "connection %d refused, want %d" % (
+                n + 1, cap + 1)
+            assert r == {"id": None, "error": {
+                "code": "overloaded",
+                "message": "connection: max_connections reached"}}, r
+            assert rest == [] and eof, (rest, eof)
+            # the daemon serves on: a probe on an open connection
+            r = conns[0].request({"op": "probe", "id": "p",
+                                  "host": "127.0.0.1", "timeout": 2},
+                                 timeout=10)
+            assert_probe(r, "reply", "127.0.0.1", 4, rid="p")
+            r = conns[-1].request({"op": "version", "id": "last"})
+            assert r["protocol"] == 1, r
+            # a reload keeps the cap
+            reload(d, max_connections=1000)
+            want2 = want.replace("4096", "1000")
+            assert want2 in log_lines(d), "\n".join(log_lines(d))
+            with H.Client(d.socket, timeout=5) as c:
+                r = H.parse_response(c.recv_line(5))
+                assert_error(r, "overloaded", check_id=False)
+                assert r["error"]["message"] == \
+                    "connection: max_connections reached", r
+        finally:
+            for c in conns:
+                c.close()
+
+
+def accepted_or_refused(first, c, n):
+    """"refused" once c has a line to read, "accepted" once the daemon
+    counts n connections, else None."""
+    if select.select([c.sock], [], [], 0)[0]:
+        return "refused"
+    s = first.request({"op": "stats", "id": "s"})
+    if s["clients"]["connected"] == n:
+        return "accepted"
+    return None
 
 
 def main():
