@@ -89,6 +89,9 @@ def test_worker_process_setup():
         assert_probe(r, "reply", "127.0.0.1", 4, rid=1)
         kids = children(d.proc.pid)
         assert len(kids) == 3, kids
+        # PR_SET_PDEATHSIG follows the thread that forked: there is one
+        assert os.listdir("/proc/%d/task" % d.proc.pid) == \
+            [str(d.proc.pid)], os.listdir("/proc/%d/task" % d.proc.pid)
         daemon_fds = set(fd_targets(d.proc.pid).values())
         for pid in kids:
             assert proc_comm(pid) == "mtr-packet", proc_comm(pid)
@@ -113,7 +116,7 @@ def test_workers_die_with_sigkilled_daemon():
     """SIGKILL the daemon with probes in flight: 2 s later none of its
     mtr-packet workers is running."""
     workers = 4
-    survivors = {}
+    before = {}
     with H.Netns("sup") as ns:
         ns.sysctl("net.ipv4.icmp_echo_ignore_all", 1)
         d = H.Daemon("pdeath", workers=workers, netns=ns.name,
@@ -155,9 +158,10 @@ def test_workers_die_with_sigkilled_daemon():
                 c.close()
             finally:
                 # never leave orphans spinning, even when the test fails
-                for pid, start in survivors.items():
-                    if still_running(pid, start):
-                        os.kill(pid, signal.SIGKILL)
+                if d.proc.poll() is not None:
+                    for pid, start in before.items():
+                        if still_running(pid, start):
+                            os.kill(pid, signal.SIGKILL)
 
 
 def test_cannot_run_message():
