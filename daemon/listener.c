@@ -1,14 +1,19 @@
 /*
  * The listening socket.  Before anything else starts, a connect() tells a
  * live daemon (refuse to start) from a stale socket file (remove it).  The
- * socket is bound under a tight umask, then given socket_mode; it is
- * removed at exit only if the file is still the one bound here; a socket
- * passed by systemd is served as it is and never removed.  When file
- * descriptors run out, accepting pauses briefly instead of spinning.
+ * socket is created with socket_mode (the umask set to its complement
+ * around bind()), and its device and inode are recorded.  The directory
+ * may be writable by others, so the path is never trusted again: a reload
+ * chmods, and shutdown removes, only the socket bound here, opened without
+ * following a symbolic link and checked by device and inode; whatever else
+ * is found at the path is left alone.  A socket passed by systemd is
+ * served as it is, never chmodded nor removed.  When file descriptors run
+ * out, accepting pauses briefly instead of spinning.
  */
 #include <errno.h>
 #include <event2/event.h>
 #include <event2/listener.h>
+#include <fcntl.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -166,6 +171,48 @@ int listener_adopt(int fd)
 	return listener_start(fd, path, false);
 }
 
+/*
+ * An O_PATH descriptor of the socket bound here, or -1 with a warning
+ * ("WHEN: PATH ...; WHAT") when the path no longer leads to it: a symbolic
+ * link (never followed), another file, or nothing.
+ */
+static int listener_own_file(const char *when, const char *what)
+{
+	struct stat st;
+	int fd = open(L.path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0) {
+		log_warning("%s: cannot open %s: %s; %s", when, L.path, strerror(errno), what);
+		return -1;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode) || st.st_dev != L.dev ||
+	    st.st_ino != L.ino) {
+		log_warning("%s: %s is not the socket this daemon bound; %s", when, L.path, what);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * chmod the socket bound here, through an O_PATH descriptor: the file
+ * checked is the file changed.  (fchmod() refuses O_PATH descriptors, and
+ * fchmodat(fd, "", mode, AT_EMPTY_PATH) needs Linux 6.6 and glibc 2.39;
+ * /proc/self/fd/N leads to the inode itself, whatever the path is now.)
+ */
+static void listener_set_mode(unsigned mode, const char *when)
+{
+	char proc[40];
+	int fd = listener_own_file(when, "leaving its mode alone");
+
+	if (fd < 0)
+		return;
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	if (chmod(proc, (mode_t)mode) < 0)
+		log_warning("%s: chmod %s: %s", when, L.path, strerror(errno));
+	close(fd);
+}
+
 /* Bind and listen on path. */
 int listener_open(const char *path, unsigned mode)
 {
@@ -184,19 +231,27 @@ int listener_open(const char *path, unsigned mode)
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	old = umask(0177);
+	/* Created with its mode: no chmod by path after the fact. */
+	old = umask(~(mode_t)mode & 0777);
 	r = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
 	umask(old);
-	if (r < 0 || chmod(path, (mode_t)mode) < 0 || listen(fd, LISTEN_BACKLOG) < 0 ||
-	    stat(path, &st) < 0) {
+	if (r < 0 || lstat(path, &st) < 0 || listen(fd, LISTEN_BACKLOG) < 0) {
 		r = -errno;
 		log_error("cannot listen on %s: %s", path, strerror(-r));
 		close(fd);
 		return r;
 	}
+	if (!S_ISSOCK(st.st_mode) || st.st_uid != geteuid()) {
+		log_error("cannot listen on %s: the file there is not the socket just bound", path);
+		close(fd);
+		return -EEXIST;
+	}
 	L.dev = st.st_dev;
 	L.ino = st.st_ino;
 	r = listener_start(fd, path, true);
+	/* A default ACL on the directory overrides the umask. */
+	if (r == 0 && (st.st_mode & 07777) != mode)
+		listener_set_mode(mode, "socket_mode");
 	if (r == 0)
 		log_info("listening on %s", path);
 	return r;
@@ -205,14 +260,14 @@ int listener_open(const char *path, unsigned mode)
 /* Apply a new mode to the socket file, if it is ours. */
 void listener_chmod(unsigned mode)
 {
-	if (L.own && chmod(L.path, (mode_t)mode) < 0)
-		log_warning("chmod %s: %s", L.path, strerror(errno));
+	if (L.own)
+		listener_set_mode(mode, "reload");
 }
 
 /* Stop accepting; remove the socket file if it is still ours. */
 void listener_close(void)
 {
-	struct stat st;
+	int fd;
 
 	if (L.lev)
 		evconnlistener_free(L.lev);
@@ -220,7 +275,11 @@ void listener_close(void)
 	if (L.resume_ev)
 		event_free(L.resume_ev);
 	L.resume_ev = NULL;
-	if (L.own && stat(L.path, &st) == 0 && st.st_dev == L.dev && st.st_ino == L.ino)
-		unlink(L.path);
+	/* The file could still be swapped before unlink(): there is no funlink(). */
+	if (L.own && (fd = listener_own_file("shutdown", "not removing it")) >= 0) {
+		if (unlink(L.path) < 0)
+			log_warning("shutdown: cannot remove %s: %s", L.path, strerror(errno));
+		close(fd);
+	}
 	L.own = false;
 }

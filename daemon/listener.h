@@ -15,7 +15,7 @@ int listener_open(const char *path, unsigned mode);
 int listener_adopt(int fd);
 /* Give the socket file a new mode (reload), if it was bound here. */
 void listener_chmod(unsigned mode);
-/* Stop accepting and remove the socket file if we created it. */
+/* Stop accepting and remove the socket file if it is still the one bound here. */
 void listener_close(void);
 
 #endif

@@ -19,6 +19,7 @@
 #include "config.h"
 #include "conn.h"
 #include "dns.h"
+#include "fdlimit.h"
 #include "listener.h"
 #include "log.h"
 #include "pool.h"
@@ -151,6 +152,27 @@ static int config_build(struct mp_config *cfg, char err[CONFIG_ERR_MAX])
 }
 
 /*
+ * Cap max_connections so that connections cannot take the descriptors the
+ * workers, the listener and the lookups need (FDLIMIT_RESERVE), at start
+ * and after each reload.
+ */
+static void cap_connections(void)
+{
+	struct rlimit rl;
+	int cap;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	cap = fdlimit_max_connections(srv.cfg.max_connections, (uint64_t)rl.rlim_cur);
+	if (cap < srv.cfg.max_connections) {
+		log_info("max_connections %d lowered to %d: the open-files limit is %llu and %d "
+			 "descriptors are kept for the listener, workers, DNS and routing lookups",
+			 srv.cfg.max_connections, cap, (unsigned long long)rl.rlim_cur, FDLIMIT_RESERVE);
+		srv.cfg.max_connections = cap;
+	}
+}
+
+/*
  * SIGHUP: read the configuration again and apply it without dropping
  * connections or probes.  A broken file is refused and the running
  * configuration stays.  The socket path needs a restart.
@@ -190,6 +212,7 @@ static void sighup_cb(evutil_socket_t fd, short what, void *arg)
 	old = srv.cfg;
 	srv.cfg = cfg;
 	log_set_level(srv.cfg.log_level);
+	cap_connections();
 	if (srv.cfg.socket_mode != old.socket_mode)
 		listener_chmod(srv.cfg.socket_mode);
 	if (dns_reconfigure(&old) < 0)
@@ -337,6 +360,7 @@ int main(int argc, char **argv)
 	log_set_level(srv.cfg.log_level);
 	srv.started = mono_now();
 	raise_nofile();
+	cap_connections();
 	int inherited = systemd_listen_fd();
 
 	if (inherited == -EINVAL)

@@ -26,6 +26,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include "fdlimit.h"
 #include "log.h"
 #include "pool.h"
 #include "server.h"
@@ -42,6 +43,8 @@
 #define POOL_HEADROOM 200
 /* How often idle workers are looked for. */
 #define POOL_TICK 1.0
+
+_Static_assert(POOL_WORKERS_MAX <= FDLIMIT_WORKERS_MAX, "the descriptor reserve covers every worker");
 
 /* A client's check-support question.  Owned by the worker's token map while asked. */
 struct support_q {

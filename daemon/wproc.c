@@ -1,7 +1,7 @@
 /*
  * One mtr-packet child process behind a socketpair (its stdin and stdout)
  * and a pipe (its stderr), in its own process group so that a terminal's ^C
- * reaches only the daemon.  Lines it writes on stdout go to the worker
+ * reaches only the daemon, killed by the kernel if the daemon dies.  Lines it writes on stdout go to the worker
  * through the link's callbacks; lines on stderr are logged (rate-limited)
  * and the last one is kept for the message of a failed start.
  */
@@ -11,10 +11,10 @@
 #include <event2/event.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -107,30 +107,84 @@ static void wproc_stderr_event_cb(struct bufferevent *bev, short what, void *arg
 	}
 }
 
-/* Spawn path with sv1 as stdin and stdout and ep1 as stderr. 0 or -errno. */
+/*
+ * Run path with sv1 as stdin and stdout and ep1 as stderr.  0 or -errno.
+ *
+ * fork(), not posix_spawn() or vfork(): the child calls
+ * prctl(PR_SET_PDEATHSIG, SIGKILL) before exec, so that the kernel kills
+ * the worker when the daemon dies, even by SIGKILL (an orphaned
+ * mtr-packet spins on the CPU).  A vfork()ed child borrows the daemon's
+ * memory and may call next to nothing; a fork()ed one may call anything,
+ * the daemon having one thread, and workers start rarely enough that
+ * copying the page tables does not matter.  PDEATHSIG fires when the
+ * thread that forked exits: the daemon is single-threaded, so that is the
+ * daemon.  If it died before the prctl(), getppid() is no longer the pid
+ * recorded before fork() and the child exits at once.  (The kernel drops
+ * PDEATHSIG at a privileged exec: a set-user-ID mtr-packet, or one with
+ * file capabilities run by a non-root daemon, as under mtrprobed.service,
+ * where systemd kills the service's control group instead.  It holds for
+ * a daemon run as root, and for an mtr-packet without file capabilities.)
+ * An error before or in exec() comes back as its errno over a close-on-exec
+ * pipe, whose EOF means the exec happened.
+ */
 static int wproc_spawn(struct wproc *p, const char *path, int sv1, int ep1)
 {
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	sigset_t none, all;
+	sigset_t none, all, old;
+	int xp[2], r, err = 0;
 	char *argv[] = { (char *)path, NULL };
-	int r;
+	pid_t parent = getpid(), pid;
+	ssize_t n;
 
+	if (pipe2(xp, O_CLOEXEC) < 0)
+		return -errno;
 	sigemptyset(&none);
 	sigfillset(&all);
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, sv1, STDIN_FILENO);
-	posix_spawn_file_actions_adddup2(&fa, sv1, STDOUT_FILENO);
-	posix_spawn_file_actions_adddup2(&fa, ep1, STDERR_FILENO);
-	posix_spawnattr_init(&attr);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setsigdefault(&attr, &all);
-	posix_spawnattr_setpgroup(&attr, 0);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
-					       POSIX_SPAWN_SETPGROUP);
-	r = -posix_spawnp(&p->pid, path, &fa, &attr, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
+	/* No handler of the daemon's runs in the child; none is lost here. */
+	sigprocmask(SIG_SETMASK, &all, &old);
+	pid = fork();
+	if (pid == 0) {
+		/* Descriptors above 2 first, so that the dup2()s cannot clobber them. */
+		int in = sv1 > STDERR_FILENO ? sv1 : fcntl(sv1, F_DUPFD_CLOEXEC, 3);
+		int er = ep1 > STDERR_FILENO ? ep1 : fcntl(ep1, F_DUPFD_CLOEXEC, 3);
+		int xf = xp[1] > STDERR_FILENO ? xp[1] : fcntl(xp[1], F_DUPFD_CLOEXEC, 3);
+		struct sigaction dfl = { .sa_handler = SIG_DFL };
+
+		for (int sig = 1; sig < NSIG; sig++)
+			sigaction(sig, &dfl, NULL); /* SIGKILL, SIGSTOP, libc's own: refused */
+		if (in < 0 || er < 0 || xf < 0 || setpgid(0, 0) < 0 ||
+		    prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+			err = errno;
+		else if (getppid() != parent)
+			_exit(127);
+		else if (dup2(in, STDIN_FILENO) < 0 || dup2(in, STDOUT_FILENO) < 0 ||
+			 dup2(er, STDERR_FILENO) < 0 || sigprocmask(SIG_SETMASK, &none, NULL) < 0)
+			err = errno;
+		else if (strchr(path, '/'))
+			execve(path, argv, environ);
+		else
+			execvpe(path, argv, environ);
+		if (!err)
+			err = errno;
+		while (xf >= 0 && write(xf, &err, sizeof(err)) < 0 && errno == EINTR)
+			;
+		_exit(127);
+	}
+	r = pid < 0 ? -errno : 0;
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	close(xp[1]);
+	if (pid > 0) {
+		while ((n = read(xp[0], &err, sizeof(err))) < 0 && errno == EINTR)
+			;
+		if (n == (ssize_t)sizeof(err)) {
+			/* It never ran mtr-packet: reap it here. */
+			while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+				;
+			r = -err;
+		} else {
+			p->pid = pid;
+		}
+	}
+	close(xp[0]);
 	return r;
 }
 
