@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +47,8 @@ static struct {
 	int workers_override;
 	bool debug;
 	bool serving;              /* listening: reloads may start */
+	struct event *idle_ev;     /* gives memory back once the daemon is idle */
+	bool trimmed;              /* memory given back since the daemon went idle */
 } M;
 
 /* Print usage to f. */
@@ -57,7 +60,7 @@ static void usage(FILE *f)
 		"\n"
 		"  -c FILE     read this config file (default: none; built-in defaults)\n"
 		"  -s SOCKET   listen on SOCKET (default %s)\n"
-		"  -w WORKERS  number of mtr-packet processes (default 2)\n"
+		"  -w WORKERS  mtr-packet processes kept running (min_workers, default 1)\n"
 		"  -d          log debug messages\n"
 		"  -n          check the configuration and exit\n"
 		"  -V          print the version and exit\n"
@@ -66,6 +69,26 @@ static void usage(FILE *f)
 		"The mtr-packet executable is $MTR_PACKET, else config mtr_packet, else\n"
 		"mtr-packet from PATH.  The daemon stays in the foreground and logs to stderr.\n",
 		MP_DEFAULT_SOCKET);
+}
+
+/*
+ * Once nothing is in flight, queued or tracing, hand the heap's free
+ * memory back to the system (a burst of probes or unread answers leaves
+ * many small free chunks that malloc would otherwise keep).
+ */
+static void idle_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct sched_stats ss;
+
+	sched_get_stats(&ss);
+	if (ss.sent + ss.queued + ss.resolving > 0 || trace_count() > 0) {
+		M.trimmed = false;
+		return;
+	}
+	if (!M.trimmed) {
+		malloc_trim(0);
+		M.trimmed = true;
+	}
 }
 
 /* Reap children; workers are restarted by the pool. */
@@ -372,6 +395,12 @@ int main(int argc, char **argv)
 	if (!srv.base)
 		fatal("cannot create the event loop");
 	signals_setup();
+	M.idle_ev = event_new(srv.base, -1, EV_PERSIST, idle_cb, NULL);
+	if (M.idle_ev) {
+		struct timeval one = { 1, 0 };
+
+		event_add(M.idle_ev, &one);
+	}
 	if (systemd_init() < 0 || route_init() < 0 || sched_init() < 0)
 		fatal("out of memory");
 	if (dns_init(sched_dns_done) < 0)
@@ -424,6 +453,8 @@ int main(int argc, char **argv)
 	dns_free();
 	route_free();
 	signals_free();
+	if (M.idle_ev)
+		event_free(M.idle_ev);
 	systemd_free();
 	event_base_free(srv.base);
 	config_free(&srv.cfg);

@@ -392,9 +392,12 @@ bool pool_child_exited(pid_t pid, int status)
 		log_debug("worker %d (pid %d) %s", w->index, (int)pid, how);
 		return true;
 	}
-	log_warning("worker %d (pid %d) %s%s%s; restarting %s%.1f s", w->index, (int)pid, w->why,
-		    w->last_stderr[0] ? "; it said: " : "", w->last_stderr,
-		    delay == 0 ? "now" : "in ", delay);
+	if (delay == 0)
+		log_warning("worker %d (pid %d) %s%s%s; restarting now", w->index, (int)pid, w->why,
+			    w->last_stderr[0] ? "; it said: " : "", w->last_stderr);
+	else
+		log_warning("worker %d (pid %d) %s%s%s; restarting in %.1f s", w->index, (int)pid,
+			    w->why, w->last_stderr[0] ? "; it said: " : "", w->last_stderr, delay);
 	pool_check_settled();
 	if (!P.settled)
 		return true;

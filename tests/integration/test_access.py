@@ -734,7 +734,9 @@ def test_max_connections_per_uid():
 
 def test_fairness():
     n = 50000
+    # room for A's 50000 requests and their answers (about 2 KiB reserved each)
     with access_daemon("fair", {"max_inflight_per_client": 100000,
+                                "client_max_answer_bytes": 256 << 20,
                                 "max_queued": 200000}) as d:
         a = d.client(timeout=60)
         b = connect_as(d.socket, user("daemon"))
