@@ -90,6 +90,7 @@ import collections
 import json
 import os
 import random
+import re
 import selectors
 import signal
 import socket
@@ -361,8 +362,8 @@ def slot_monopoly(protocol):
                  ", ".join(fmt_ms(w) for w in walls)))
         k.check(not bad and len(walls) == VICTIM_PROBES,
                 "%s: another user's probes to a reachable host during uid "
-                "%d's attack: %d of the %d sent failed (sending stops at "
-                "the %dth failure); expected all %d `reply`, each in under "
+                "%d's attack: %d of the %d sent failed (sending stops after "
+                "%d failures); expected all %d `reply`, each in under "
                 "%s of wall time:\n  %s"
                 % (protocol, attacker.uid, len(bad), len(walls),
                    VICTIM_GIVE_UP_AFTER, VICTIM_PROBES,
@@ -406,28 +407,63 @@ def test_slot_monopoly_udp():
 # --------------------------------------------------------------------------
 # 2. unread answers
 
-class LineReader:
-    """Reads lines from many sockets at once (a selector loop), keeping
-    the answers by id per connection; cheap on long lines."""
+MEM_ID = re.compile(rb'^\{"id":"([^"\\]*)"[,}]')
+MEM_IP4 = re.compile(rb'"ip_version":4[,}]')
+MEM_NONE_RECEIVED = re.compile(rb'"received":0[,}]')
 
-    def __init__(self, socks):
+
+def classify_mem_answer(line, full):
+    """(id, kind, ok) of an answer of the burst: a trace answer to SILENT4
+    (address, ip_version 4, reached false, 255 hops, none answered) or an
+    `overloaded` error.  Parsing 7800 answers of 43 KB each with json
+    takes Python half a minute, so only those with full set (and every
+    error, which is short) are parsed; the others are checked on their
+    bytes, whatever the order of their keys."""
+    m = MEM_ID.match(line)
+    if full or not m or b'"error":' in line[:300]:
+        obj = json.loads(line)
+        if not isinstance(obj, dict) or not line.startswith(b'{"id":'):
+            raise ValueError("not an answer")
+        if "error" in obj:
+            code = obj["error"].get("code") \
+                if isinstance(obj["error"], dict) else None
+            return obj.get("id"), "error %s" % code, \
+                code == "overloaded" and set(obj) == {"id", "error"}
+        ok = (set(obj) == TRACE_FIELDS and obj["address"] == SILENT4 and
+              obj["ip_version"] == 4 and type(obj["ip_version"]) is int and
+              obj["reached"] is False and len(obj["hops"]) == 255 and
+              all(h.get("received") == 0 for h in obj["hops"]))
+        return obj.get("id"), "trace answer", ok
+    ok = (b'"address":"%s"' % SILENT4.encode() in line and
+          MEM_IP4.search(line) is not None and
+          b'"reached":false' in line and
+          line.count(b'"ttl":') == 255 and
+          len(MEM_NONE_RECEIVED.findall(line)) == 255)
+    return m.group(1).decode(), "trace answer", ok
+
+
+class LineReader:
+    """Reads lines from many sockets at once (a selector loop) and keeps,
+    per connection and id, what classify(line, full) says of each answer
+    (every eighth line of a connection is parsed in full)."""
+
+    def __init__(self, socks, classify):
         self.socks = socks
+        self.classify = classify
         self.bufs = [bytearray() for _ in socks]
         self.answers = [collections.defaultdict(list) for _ in socks]
+        self.lines = [0] * len(socks)
         self.bad = []                  # malformed lines
         self.eof = [False] * len(socks)
 
     def _line(self, i, line):
+        self.lines[i] += 1
         try:
-            obj = json.loads(line)
-        except ValueError:
-            self.bad.append("conn %d: not JSON: %r" % (i, bytes(line[:200])))
+            rid, kind, ok = self.classify(line, self.lines[i] % 8 == 1)
+        except (ValueError, AttributeError, KeyError, TypeError) as e:
+            self.bad.append("conn %d: %s: %r" % (i, e, line[:200]))
             return
-        if not isinstance(obj, dict) or not line.startswith(b'{"id":'):
-            self.bad.append("conn %d: not an answer: %r"
-                            % (i, bytes(line[:200])))
-            return
-        self.answers[i][obj["id"]].append(obj)
+        self.answers[i][rid].append((kind, ok, line[:600]))
 
     def run(self, done, deadline):
         sel = selectors.DefaultSelector()
@@ -518,7 +554,7 @@ def test_unread_answers_bounded_memory():
                     MEM_RSS_MAX_KIB, MEM_RSS_MAX_KIB // 1024))
 
         # now read everything
-        reader = LineReader([c.sock for c in conns])
+        reader = LineReader([c.sock for c in conns], classify_mem_answer)
         t1 = time.monotonic()
 
         def all_in():
@@ -539,22 +575,10 @@ def test_unread_answers_bounded_memory():
             unknown += sorted(set(answers) - want)[:3]
             for rid, lst in answers.items():
                 dup += len(lst) - 1
-                for a in lst:
-                    if "error" in a:
-                        code = a["error"].get("code")
-                        kinds["error " + str(code)] += 1
-                        if code != "overloaded" or set(a) != {"id", "error"}:
-                            wrong.append(a)
-                    else:
-                        kinds["trace answer"] += 1
-                        if not (set(a) == TRACE_FIELDS and
-                                a["address"] == SILENT4 and
-                                a["ip_version"] == 4 and
-                                type(a["ip_version"]) is int and
-                                a["reached"] is False and
-                                len(a["hops"]) == 255 and
-                                all(h["received"] == 0 for h in a["hops"])):
-                            wrong.append(a)
+                for kind, ok, head in lst:
+                    kinds[kind] += 1
+                    if not ok:
+                        wrong.append(head)
         H.log("read back in %.1fs: %s; %d missing, %d duplicates, "
               "%d malformed lines" % (read_secs, dict(kinds), missing, dup,
                                       len(reader.bad)))
@@ -569,7 +593,7 @@ def test_unread_answers_bounded_memory():
                 "%r, ip_version 4, reached false, 255 hops, none answered) "
                 "nor `overloaded`; the first: %s"
                 % (len(wrong), SILENT4,
-                   json.dumps(wrong[:1], separators=(",", ":"))[:600]))
+                   wrong[0].decode("utf-8", "replace") if wrong else ""))
         for c in conns:
             c.close()
 
