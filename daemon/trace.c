@@ -183,8 +183,7 @@ static void trace_end_round(struct trace *t)
 	/* Only now is it known where the target is: no event past it. */
 	if (t->topts.stream)
 		for (int i = 0; i < t->n_hops && t->hops[i].ttl <= trace_last_ttl(t); i++)
-			if (t->hops[i].sent > 0)
-				trace_send_event(t, i);
+			trace_send_event(t, i);
 	if (++t->round >= t->topts.count) {
 		trace_finish(t);
 		return;
