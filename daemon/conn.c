@@ -456,11 +456,59 @@ static void conn_refuse(int fd, enum mp_error code, const char *msg)
 	close(fd);
 }
 
+/*
+ * Decide whether the peer of fd (cred) may have a connection: its uid's
+ * shared counters, or NULL after refusing it with one error line.
+ */
+static struct uid_entry *conn_admit(int fd, const struct ucred *cred, enum access_level *ret_level)
+{
+	struct uid_entry *u;
+
+	if (srv.stopping) {
+		conn_refuse(fd, MP_ERR_SHUTTING_DOWN, "op: the daemon is shutting down");
+		return NULL;
+	}
+	*ret_level = access_check(cred->uid, cred->gid);
+	if (*ret_level == ACCESS_DENIED) {
+		if (log_ratelimit_ok(&C.deny_rl))
+			log_warning("refused a connection from uid %d (pid %d): not in allow_users or "
+				    "allow_groups", (int)cred->uid, (int)cred->pid);
+		conn_refuse(fd, MP_ERR_PERMISSION_DENIED, MSG_NOT_ALLOWED);
+		return NULL;
+	}
+	u = uid_get(cred->uid);
+	if (!u) {
+		close(fd);
+		return NULL;
+	}
+	if (srv.cfg.max_connections_per_uid > 0 && cred->uid != 0 &&
+	    u->connections >= srv.cfg.max_connections_per_uid) {
+		if (log_ratelimit_ok(&C.refuse_rl))
+			log_warning("refusing a connection from uid %d (pid %d): max_connections_per_uid "
+				    "(%d) reached", (int)cred->uid, (int)cred->pid,
+				    srv.cfg.max_connections_per_uid);
+		uid_release(u);
+		conn_refuse(fd, MP_ERR_OVERLOADED, "connection: max_connections_per_uid reached");
+		return NULL;
+	}
+	if (idmap_count(&C.conns) >= (size_t)srv.cfg.max_connections) {
+		uid_release(u);
+		if (log_ratelimit_ok(&C.refuse_rl))
+			log_warning("refusing a connection from uid %d (pid %d): max_connections (%d) "
+				    "reached", (int)cred->uid, (int)cred->pid, srv.cfg.max_connections);
+		conn_refuse(fd, MP_ERR_OVERLOADED, "connection: max_connections reached");
+		return NULL;
+	}
+	return u;
+}
+
 /* Take a newly accepted client socket. */
 void conn_accept(int fd)
 {
 	struct ucred cred = { .pid = 0, .uid = (uid_t)-1, .gid = (gid_t)-1 };
 	socklen_t credlen = sizeof(cred);
+	enum access_level level = ACCESS_DENIED;
+	struct uid_entry *u;
 	struct conn *c;
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &credlen) < 0) {
@@ -470,43 +518,9 @@ void conn_accept(int fd)
 		conn_refuse(fd, MP_ERR_PERMISSION_DENIED, "connection: peer credentials unavailable");
 		return;
 	}
-	if (srv.stopping) {
-		conn_refuse(fd, MP_ERR_SHUTTING_DOWN, "op: the daemon is shutting down");
+	u = conn_admit(fd, &cred, &level);
+	if (!u)
 		return;
-	}
-	enum access_level level = access_check(cred.uid, cred.gid);
-
-	if (level == ACCESS_DENIED) {
-		if (log_ratelimit_ok(&C.deny_rl))
-			log_warning("refused a connection from uid %d (pid %d): not in allow_users or "
-				    "allow_groups", (int)cred.uid, (int)cred.pid);
-		conn_refuse(fd, MP_ERR_PERMISSION_DENIED, MSG_NOT_ALLOWED);
-		return;
-	}
-	struct uid_entry *u = uid_get(cred.uid);
-
-	if (!u) {
-		close(fd);
-		return;
-	}
-	if (srv.cfg.max_connections_per_uid > 0 && cred.uid != 0 &&
-	    u->connections >= srv.cfg.max_connections_per_uid) {
-		if (log_ratelimit_ok(&C.refuse_rl))
-			log_warning("refusing a connection from uid %d (pid %d): max_connections_per_uid "
-				    "(%d) reached", (int)cred.uid, (int)cred.pid,
-				    srv.cfg.max_connections_per_uid);
-		uid_release(u);
-		conn_refuse(fd, MP_ERR_OVERLOADED, "connection: max_connections_per_uid reached");
-		return;
-	}
-	if (idmap_count(&C.conns) >= (size_t)srv.cfg.max_connections) {
-		uid_release(u);
-		if (log_ratelimit_ok(&C.refuse_rl))
-			log_warning("refusing a connection from uid %d (pid %d): max_connections (%d) "
-				    "reached", (int)cred.uid, (int)cred.pid, srv.cfg.max_connections);
-		conn_refuse(fd, MP_ERR_OVERLOADED, "connection: max_connections reached");
-		return;
-	}
 	c = calloc(1, sizeof(*c));
 	if (!c) {
 		uid_release(u);

@@ -369,6 +369,50 @@ static void parse_args(int argc, char **argv, bool *ret_check_only)
 		fatal("%s: %s", M.config_path ? M.config_path : "access lists", err);
 }
 
+/* Listen (on the inherited socket, or one bound here) and run until stopped. 0 or -1. */
+static int serve(int inherited)
+{
+	struct pool_stats ps;
+	int r = inherited >= 0 ? listener_adopt(inherited) :
+				 listener_open(srv.cfg.socket_path, srv.cfg.socket_mode);
+
+	if (r < 0)
+		return -1;
+	M.serving = true;
+	systemd_ready();
+	pool_get_stats(&ps);
+	log_info("mtrprobed %s ready: %d of %d workers running %s", MTRPROBED_VERSION, ps.alive,
+		 ps.min, pool_mtr_version()[0] ? pool_mtr_version() : "mtr-packet");
+	event_base_dispatch(srv.base);
+	return 0;
+}
+
+/* Stopping: everything is answered; write the answers out, then free everything. */
+static void finish(void)
+{
+	listener_close();
+	pool_stop();
+	conn_close_all();
+	for (int i = 0; i < 100 && conn_count() > 0; i++) {
+		struct timeval tv = { 0, 10000 };
+
+		event_base_loopexit(srv.base, &tv);
+		event_base_dispatch(srv.base);
+	}
+	conn_free_all();
+	trace_free_all();
+	sched_free();
+	dns_free();
+	route_free();
+	signals_free();
+	if (M.idle_ev)
+		event_free(M.idle_ev);
+	systemd_free();
+	event_base_free(srv.base);
+	config_free(&srv.cfg);
+	log_info("stopped");
+}
+
 int main(int argc, char **argv)
 {
 	bool check_only = false;
@@ -418,46 +462,10 @@ int main(int argc, char **argv)
 		pool_stop();
 		return 1;
 	}
-	if (!srv.stopping) {
-		int r = inherited >= 0 ? listener_adopt(inherited) :
-					 listener_open(srv.cfg.socket_path, srv.cfg.socket_mode);
-
-		if (r < 0) {
-			pool_stop();
-			return 1;
-		}
-		M.serving = true;
-		systemd_ready();
-		struct pool_stats ps;
-
-		pool_get_stats(&ps);
-		log_info("mtrprobed %s ready: %d of %d workers running %s", MTRPROBED_VERSION,
-			 ps.alive, ps.min,
-			 pool_mtr_version()[0] ? pool_mtr_version() : "mtr-packet");
-		event_base_dispatch(srv.base);
+	if (!srv.stopping && serve(inherited) < 0) {
+		pool_stop();
+		return 1;
 	}
-
-	/* Stopping: everything is answered; write the answers out, then go. */
-	listener_close();
-	pool_stop();
-	conn_close_all();
-	for (int i = 0; i < 100 && conn_count() > 0; i++) {
-		struct timeval tv = { 0, 10000 };
-
-		event_base_loopexit(srv.base, &tv);
-		event_base_dispatch(srv.base);
-	}
-	conn_free_all();
-	trace_free_all();
-	sched_free();
-	dns_free();
-	route_free();
-	signals_free();
-	if (M.idle_ev)
-		event_free(M.idle_ev);
-	systemd_free();
-	event_base_free(srv.base);
-	config_free(&srv.cfg);
-	log_info("stopped");
+	finish();
 	return 0;
 }

@@ -25,6 +25,7 @@
 #include "route.h"
 #include "sched.h"
 #include "server.h"
+#include "share.h"
 #include "util.h"
 
 /* Time a worker gets past mtr-packet's own timeout before it counts as hung. */
@@ -41,12 +42,6 @@ enum probe_state {
 	PROBE_QUEUED,     /* resolved, waiting for a worker */
 	PROBE_SENT,       /* written to a worker, not answered yet */
 	PROBE_ORPHAN      /* answered, its token still held by a worker */
-};
-
-/* A token bucket of a probe rate.  Owned by its holder. */
-struct bucket {
-	double tokens;
-	double last;
 };
 
 /* What one uid holds.  Owned by the user map; kept until sched_free(). */
@@ -137,27 +132,6 @@ void sched_kick(void)
 {
 	if (S.kick_ev && !event_pending(S.kick_ev, EV_TIMEOUT, NULL))
 		event_active(S.kick_ev, EV_TIMEOUT, 0);
-}
-
-/* Refill b for rate (probes/s) up to a burst of 50 ms worth (at least 1). */
-static void bucket_refill(struct bucket *b, int rate, double now)
-{
-	double burst = rate / 20.0 > 1.0 ? rate / 20.0 : 1.0;
-
-	if (b->last == 0) {
-		b->tokens = burst;
-	} else {
-		b->tokens += (now - b->last) * rate;
-		if (b->tokens > burst)
-			b->tokens = burst;
-	}
-	b->last = now;
-}
-
-/* Seconds until b holds a token again. */
-static double bucket_wait(const struct bucket *b, int rate)
-{
-	return b->tokens >= 1.0 ? 0 : (1.0 - b->tokens) / rate;
 }
 
 /* Wake the dispatcher in `wait` seconds, when a rate allows the next probe. */
@@ -641,11 +615,9 @@ static void probe_send(struct probe *p, struct worker *w)
 }
 
 /* Most slots of class cls one uid may hold: uid_max_share percent of the pool at its maximum. */
-static int share_cap(enum wtask_class cls)
+static int uid_share(enum wtask_class cls)
 {
-	int cap = (int)((long long)pool_capacity(cls) * srv.cfg.uid_max_share / 100);
-
-	return cap > 0 ? cap : 1;
+	return share_cap(pool_capacity(cls), srv.cfg.uid_max_share);
 }
 
 /*
@@ -671,7 +643,7 @@ static struct worker *pick_from_client(struct sched_client *c, struct probe **re
 	     p = TAILQ_NEXT(p, qlink), n++) {
 		struct worker *w;
 
-		if (!c->exempt && c->user->held[p->task.cls] >= share_cap(p->task.cls)) {
+		if (!c->exempt && c->user->held[p->task.cls] >= uid_share(p->task.cls)) {
 			S.share_waits++;
 			continue;
 		}
