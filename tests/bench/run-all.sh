@@ -372,8 +372,8 @@ set -- "$1"
 
 note_others "memory"
 say "memory: $HOLD probes in flight to $SILENT (silent), then $IDLE idle connections"
-printf '# %s probes on one connection: raise the per-connection limit.\nmax_inflight_per_client = %s\n' \
-	"$HOLD" "$HOLD" >"$TMP/hold.conf"
+printf '# %s probes on one connection: raise the per-connection limits.\nmax_inflight_per_client = %s\nclient_max_answer_bytes = %s\n' \
+	"$HOLD" "$HOLD" "$((HOLD * 4096))" >"$TMP/hold.conf"
 HSOCK=$TMP/hold.sock
 start_daemon hold "$HSOCK" 30 "$DAEMON" -c "$TMP/hold.conf" -s "$HSOCK"
 run_a 120 "$BENCH" -s "$HSOCK" --daemon-pid "$(cat "$TMP/hold.pid")" --hold-probes "$HOLD" \
@@ -475,7 +475,7 @@ in each round), after one warm-up round.
 
 | program | how | probes/s (median) | probes/s (range) | lost (all rounds) | vs raw mtr-packet |
 |---|---|---:|---:|---:|---:|
-| mtrprobed | one connection, all $N requests pipelined (window=all; the daemon's back-pressure, max_inflight_per_client 1000, paces them), 2 workers | $(printf '%.0f' "$DAEMON_PPS") | $(col daemon_throughput 6 | range) | $(col daemon_throughput 5 | sum) of $((N * ROUNDS)) | **$(pct "$DAEMON_PPS" "$DIRECT_PPS")** |
+| mtrprobed | one connection, all $N requests pipelined (window=all; the daemon's back-pressure, max_inflight_per_client 1000, paces them), default pool (min_workers 1, max_workers 16) | $(printf '%.0f' "$DAEMON_PPS") | $(col daemon_throughput 6 | range) | $(col daemon_throughput 5 | sum) of $((N * ROUNDS)) | **$(pct "$DAEMON_PPS" "$DIRECT_PPS")** |
 | mtrprobed | one connection, at most 100 outstanding (window=100) | $(printf '%.0f' "$FULL_PPS") | $(col daemon_latency 6 | range) | $(col daemon_latency 5 | sum) of $((N * ROUNDS)) | $(pct "$FULL_PPS" "$DIRECT_PPS") |
 | raw mtr-packet | one process, at most 100 in flight, local-ip given | $(printf '%.0f' "$DIRECT_PPS") | $(col direct_throughput 6 | range) | $(col direct_throughput 5 | sum) of $((N * ROUNDS)) | 1.000 |
 | fping | \`fping -q -s -c $PER_TARGET -i 0 -p 10 -t 1000 -f TARGETS\` | $(printf '%.0f' "$FPING_PPS") | $(col fping 6 | range) | $(col fping 5 | sum) of $((N * ROUNDS)) | $(pct "$FPING_PPS" "$DIRECT_PPS") |
@@ -484,9 +484,10 @@ probes/s: mtrprobe-bench counts answers / time from its first request written to
 answer read; fping: probes sent / fping's own "elapsed real time" (-s). lost: answers other
 than "reply", missing answers (fping: sent − received). fping flags: -i 0 no gap between
 any two sends, -p 10 per-target period (the round of $TARGETS targets takes longer anyway),
--t 1000 so that a reply delayed by the burst is not discarded as late. The daemon's 2 workers
-share its namespace, so each of them reads every echo reply, its own and the other's: part of
-the daemon's cost on this table.
+-t 1000 so that a reply delayed by the burst is not discarded as late. The daemon's pool
+starts a second worker only when the first holds 800 probes; workers that share its
+namespace each read every echo reply, their own and the others': part of the daemon's cost
+on this table whenever more than one runs.
 
 ## 2. Latency the daemon adds (client-observed − mtr-packet's round-trip time)
 
@@ -510,7 +511,7 @@ client's own backlog of up to $N requests.
 
 | measure | setup | before | with | result |
 |---|---|---:|---:|---:|
-| memory per in-flight probe | $HOLD probes on one connection to $SILENT (a veth peer namespace with net.ipv4.icmp_echo_ignore_all=1: no answer), timeout $HOLD_TIMEOUT s; config max_inflight_per_client = $HOLD; $(sed -n 's/.*: \([0-9]*\) out at workers, \([0-9]*\) queued in the daemon.*/\1 out at the 2 workers, \2 queued in the daemon/p' "$TMP/hold.out") | $(mem "$TMP/hold.out" probes 6) kB | $(mem "$TMP/hold.out" probes 8) kB | **$(mem "$TMP/hold.out" probes 12) bytes/probe** |
+| memory per in-flight probe | $HOLD probes on one connection to $SILENT (a veth peer namespace with net.ipv4.icmp_echo_ignore_all=1: no answer), timeout $HOLD_TIMEOUT s; config max_inflight_per_client = $HOLD, client_max_answer_bytes = $((HOLD * 4096)); $(sed -n 's/.*: \([0-9]*\) out at workers, \([0-9]*\) queued in the daemon.*/\1 out at the workers, \2 queued in the daemon/p' "$TMP/hold.out") | $(mem "$TMP/hold.out" probes 6) kB | $(mem "$TMP/hold.out" probes 8) kB | **$(mem "$TMP/hold.out" probes 12) bytes/probe** |
 | memory per idle connection | $IDLE connections that never wrote (default config) | $(mem "$TMP/idle.out" connections_silent 6) kB | $(mem "$TMP/idle.out" connections_silent 8) kB | **$(mem "$TMP/idle.out" connections_silent 12) bytes/connection** |
 | memory per idle connection | $IDLE more, each after one version request answered | $(mem "$TMP/idle.out" connections_used 6) kB | $(mem "$TMP/idle.out" connections_used 8) kB | **$(mem "$TMP/idle.out" connections_used 12) bytes/connection** |
 | daemon instructions per probe | callgrind, $CG_N ICMP probes to 127.0.0.1, one connection, pipelined | | $IR Ir | **$CG_IRP Ir/probe** |
