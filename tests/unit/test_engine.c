@@ -65,6 +65,8 @@ static struct rec *recs;
 static size_t n_recs, cap_recs;
 static uint64_t done_calls;
 
+static void check_invariant(void);
+
 /* The probe's done callback: exactly once per probe. */
 static void on_done(void *arg, uint64_t tag, const struct sched_outcome *o)
 {
@@ -87,6 +89,16 @@ static void on_done(void *arg, uint64_t tag, const struct sched_outcome *o)
 	r->sent = o->sent;
 	r->cancelled = o->cancelled;
 	r->ended = mono_now();
+	/* The counters add up inside the callback too: the probe is completed. */
+	check_invariant();
+}
+
+/* A done callback that also ends its owner (arg: the owner's key). */
+static void on_done_owner_gone(void *arg, uint64_t tag, const struct sched_outcome *o)
+{
+	on_done(NULL, tag, o);
+	sched_owner_gone(*(uint64_t *)arg);
+	check_invariant();
 }
 
 /* Who submits. */
@@ -1236,6 +1248,52 @@ START_TEST(test_counters_random)
 }
 END_TEST
 
+/*
+ * 10b. A done callback may end its own owner (a connection that closes
+ * while it is being answered): every probe still ends exactly once.
+ */
+START_TEST(test_done_ends_owner)
+{
+	static uint64_t key = 1;
+	struct who u = { 1, 1000, false };
+	struct fake_proc *p;
+	long a, b, c, d;
+
+	start_pool();
+	p = fake_proc(0);
+	/* Sent: answered, and the owner goes while its answer is handed over. */
+	a = submit_cb(u, MP_PROTO_ICMP, 1, 0, 5, on_done_owner_gone, &key);
+	b = submit_ok(u, MP_PROTO_ICMP, 2, 0, 5);
+	pump();
+	ck_assert_uint_eq(fake_probes(p), 2);
+	c = submit_ok(u, MP_PROTO_ICMP, 3, 0, 5);
+	ck_assert_uint_eq(stats().queued, 1);
+	ck_assert_int_eq(fake_reply(p, (size_t)find_probe(p, "ttl", 1), REPLY), 0);
+	ck_assert_int_eq(recs[a].calls, 1);
+	ck_assert_int_eq(recs[c].calls, 1);
+	ck_assert(recs[c].cancelled);
+	ck_assert_int_eq(recs[b].calls, 0); /* sent: it ends as usual */
+	ck_assert_int_eq(fake_reply(p, (size_t)find_probe(p, "ttl", 2), REPLY), 0);
+	ck_assert_int_eq(recs[b].calls, 1);
+
+	/* Queued: expires, and the owner goes from inside the callback. */
+	fake_hold_pings(true);
+	srv.cfg.max_burst = 1;
+	submit_ok(u, MP_PROTO_ICMP, 4, 0, 5);
+	pump();
+	a = submit_cb(u, MP_PROTO_ICMP, 5, 0, 0.05, on_done_owner_gone, &key);
+	d = submit_ok(u, MP_PROTO_ICMP, 6, 0, 5);
+	PUMP_UNTIL(recs[a].calls == 1, 1.0);
+	ck_assert_int_eq(recs[a].calls, 1);
+	ck_assert_int_eq(recs[a].err, MP_ERR_OVERLOADED);
+	ck_assert_int_eq(recs[d].calls, 1);
+	ck_assert(recs[d].cancelled);
+	pump_for(0.02);
+	ck_assert_int_eq(recs[a].calls, 1);
+	check_invariant();
+}
+END_TEST
+
 /* What a check-support callback was told. */
 struct support_rec {
 	int calls;
@@ -1341,6 +1399,7 @@ static Suite *engine_suite(void)
 	tcase_add_test(tc, test_restart_emfile);
 	tcase_add_test(tc, test_first_start_emfile);
 	tcase_add_test(tc, test_counters_random);
+	tcase_add_test(tc, test_done_ends_owner);
 	tcase_add_test(tc, test_check_support);
 	suite_add_tcase(s, tc);
 	return s;
