@@ -247,7 +247,8 @@ static void pool_tick_cb(evutil_socket_t fd, short what, void *arg)
 	for (int i = P.n - 1; i >= 0 && ready > srv.cfg.min_workers; i--) {
 		struct worker *w = &P.workers[i];
 
-		if (worker_usable(w) && w->inflight == 0 && w->pings_out == 0 &&
+		/* Nothing held: no probe, no ping, no client's question. */
+		if (worker_usable(w) && idmap_count(&w->tokens) == 0 &&
 		    now - w->idle_since >= srv.cfg.worker_idle_timeout &&
 		    pool_free_slots() - WORKER_MAX_INFLIGHT >= POOL_HEADROOM) {
 			pool_retire(w);

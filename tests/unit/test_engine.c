@@ -1373,6 +1373,44 @@ START_TEST(test_check_support)
 }
 END_TEST
 
+/*
+ * 11b. A worker asked a client's question is not retired before it
+ * answers: the pool's housekeeping must not turn it into process-error.
+ */
+START_TEST(test_no_retire_while_asked)
+{
+	struct who u = { 1, 1000, false };
+	struct support_rec s1 = { 0 };
+	struct fake_proc *p1;
+
+	srv.cfg.min_workers = srv.cfg.max_workers = 2;
+	start_pool();
+	p1 = fake_proc(1);
+	submit_ok(u, MP_PROTO_ICMP, 64, 1, 30); /* worker 0 is busier: the question goes to 1 */
+	pump();
+	ck_assert_uint_eq(fake_probes(fake_proc(0)), 1);
+	fake_hold_feature("tcp");
+	pool_check_support("tcp", on_support, &s1);
+	ck_assert_uint_eq(asked(p1, "tcp"), 1);
+	/* A reload lowers min_workers: worker 1 is extra and idle. */
+	srv.cfg.min_workers = 1;
+	pool_reconfigure();
+	pump_for(1.5);
+	ck_assert_int_eq(s1.calls, 0);
+	ck_assert(!p1->killed);
+	/* Answered: now it may go. */
+	fake_hold_feature(NULL);
+	pump();
+	ck_assert_int_eq(s1.calls, 1);
+	ck_assert_int_eq(s1.err, MP_OK);
+	ck_assert_str_eq(s1.value, "ok");
+	PUMP_UNTIL(p1->killed, 2.0);
+	ck_assert(p1->killed);
+	ck_assert_str_eq(worker_of(p1)->why, "retired");
+	ck_assert(!fake_proc(0)->killed);
+}
+END_TEST
+
 static Suite *engine_suite(void)
 {
 	Suite *s = suite_create("engine");
@@ -1401,6 +1439,7 @@ static Suite *engine_suite(void)
 	tcase_add_test(tc, test_counters_random);
 	tcase_add_test(tc, test_done_ends_owner);
 	tcase_add_test(tc, test_check_support);
+	tcase_add_test(tc, test_no_retire_while_asked);
 	suite_add_tcase(s, tc);
 	return s;
 }
