@@ -387,9 +387,14 @@ bool pool_child_exited(pid_t pid, int status)
 		log_debug("worker %d (pid %d) %s", w->index, (int)pid, how);
 		return true;
 	}
-	log_warning("worker %d (pid %d) %s%s%s; restarting %s%.1f s", w->index, (int)pid, w->why,
-		    w->last_stderr[0] ? "; it said: " : "", w->last_stderr,
-		    delay == 0 ? "now" : "in ", delay);
+	char when[32];
+
+	if (delay == 0)
+		snprintf(when, sizeof(when), "now");
+	else
+		snprintf(when, sizeof(when), "in %.1f s", delay);
+	log_warning("worker %d (pid %d) %s%s%s; restarting %s", w->index, (int)pid, w->why,
+		    w->last_stderr[0] ? "; it said: " : "", w->last_stderr, when);
 	pool_check_settled();
 	if (!P.settled)
 		return true;

@@ -938,6 +938,50 @@ START_TEST(test_restart_now)
 }
 END_TEST
 
+/* What pool_child_exited(pid, status) logs at warning level. */
+static void reap_logged(pid_t pid, int status, char *buf, size_t len)
+{
+	FILE *f = tmpfile();
+	int saved;
+	size_t n;
+
+	ck_assert_ptr_nonnull(f);
+	fflush(stderr);
+	saved = dup(STDERR_FILENO);
+	ck_assert_int_ge(saved, 0);
+	ck_assert_int_ge(dup2(fileno(f), STDERR_FILENO), 0);
+	log_set_level(LOG_LEVEL_WARNING);
+	ck_assert(pool_child_exited(pid, status));
+	log_set_level(LOG_LEVEL_ERROR);
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	rewind(f);
+	n = fread(buf, 1, len - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+}
+
+/* 9b'. The restart is logged with when it happens. */
+START_TEST(test_restart_log)
+{
+	struct who u = { 1, 1000, false };
+	char buf[1024];
+
+	start_pool();
+	reap_logged(fake_proc(0)->pid, EXIT_STATUS(3), buf, sizeof(buf));
+	ck_assert_msg(strstr(buf, "worker 0 (pid 100000) exited with status 3; restarting in 0.1 s\n"),
+		      "logged: %s", buf);
+	PUMP_UNTIL(fake_count() == 2 && worker_usable(worker_of(fake_proc(1))), 1.0);
+	submit_ok(u, MP_PROTO_ICMP, 64, 1, 5);
+	pump();
+	ck_assert_int_eq(answer_all(REPLY), 1);
+	reap_logged(fake_proc(1)->pid, SIGKILL, buf, sizeof(buf));
+	ck_assert_msg(strstr(buf, "worker 0 (pid 100001) was killed by signal 9 (Killed); restarting now\n"),
+		      "logged: %s", buf);
+}
+END_TEST
+
 /* 9c. A worker that dies without doing anything is started again after a doubling delay. */
 START_TEST(test_restart_backoff)
 {
@@ -1433,6 +1477,7 @@ static Suite *engine_suite(void)
 	tcase_add_test(tc, test_grow_shrink);
 	tcase_add_test(tc, test_restart_delay_table);
 	tcase_add_test(tc, test_restart_now);
+	tcase_add_test(tc, test_restart_log);
 	tcase_add_test(tc, test_restart_backoff);
 	tcase_add_test(tc, test_restart_emfile);
 	tcase_add_test(tc, test_first_start_emfile);
