@@ -253,7 +253,8 @@ static void pool_tick_cb(evutil_socket_t fd, short what, void *arg)
 	for (int i = P.n - 1; i >= 0 && ready > srv.cfg.min_workers; i--) {
 		struct worker *w = &P.workers[i];
 
-		if (worker_usable(w) && w->inflight == 0 && w->pings_out == 0 &&
+		/* Nothing held: no probe, no ping, no client's question. */
+		if (worker_usable(w) && idmap_count(&w->tokens) == 0 &&
 		    now - w->idle_since >= srv.cfg.worker_idle_timeout &&
 		    pool_free_slots() - WORKER_MAX_INFLIGHT >= POOL_HEADROOM) {
 			pool_retire(w);
@@ -392,12 +393,14 @@ bool pool_child_exited(pid_t pid, int status)
 		log_debug("worker %d (pid %d) %s", w->index, (int)pid, how);
 		return true;
 	}
+	char when[32];
+
 	if (delay == 0)
-		log_warning("worker %d (pid %d) %s%s%s; restarting now", w->index, (int)pid, w->why,
-			    w->last_stderr[0] ? "; it said: " : "", w->last_stderr);
+		snprintf(when, sizeof(when), "now");
 	else
-		log_warning("worker %d (pid %d) %s%s%s; restarting in %.1f s", w->index, (int)pid,
-			    w->why, w->last_stderr[0] ? "; it said: " : "", w->last_stderr, delay);
+		snprintf(when, sizeof(when), "in %.1f s", delay);
+	log_warning("worker %d (pid %d) %s%s%s; restarting %s", w->index, (int)pid, w->why,
+		    w->last_stderr[0] ? "; it said: " : "", w->last_stderr, when);
 	pool_check_settled();
 	if (!P.settled)
 		return true;

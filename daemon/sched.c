@@ -41,7 +41,7 @@ enum probe_state {
 	PROBE_RESOLVING,  /* waiting for DNS (host, then local_ip) */
 	PROBE_QUEUED,     /* resolved, waiting for a worker */
 	PROBE_SENT,       /* written to a worker, not answered yet */
-	PROBE_ORPHAN      /* answered, its token still held by a worker */
+	PROBE_ORPHAN      /* answered; its token maybe still held by a worker */
 };
 
 /* What one uid holds.  Owned by the user map; kept until sched_free(). */
@@ -258,12 +258,10 @@ static void probe_free(struct probe *p)
 	free(p);
 }
 
-/* p has ended: free it, or keep it until its worker lets go. */
+/* p has ended (ORPHAN, unlinked): free it, or keep it until its worker lets go. */
 static void probe_retire(struct probe *p)
 {
-	if (p->state == PROBE_SENT && p->task.worker) {
-		probe_unlink(p);
-		p->state = PROBE_ORPHAN;
+	if (p->task.worker) {
 		/* mtr-packet must answer by its own timeout; if not, it is hung. */
 		double when = p->sent_at + p->mtr_timeout + HUNG_GRACE_SECONDS;
 		struct timeval tv = tv_from_seconds(when - mono_now());
@@ -273,7 +271,11 @@ static void probe_retire(struct probe *p)
 	probe_free(p);
 }
 
-/* Hand p's outcome to its submitter, count it, and retire p. */
+/*
+ * Count p completed, hand its outcome to its submitter, and retire p.  p
+ * leaves its owner's queue and the state counters first: the callback
+ * may submit more, or end the owner, and must find p answered already.
+ */
 static void probe_end(struct probe *p, struct sched_outcome *o)
 {
 	o->sent = p->was_sent;
@@ -282,6 +284,8 @@ static void probe_end(struct probe *p, struct sched_outcome *o)
 	if (!o->msg)
 		o->msg = "";
 	S.completed++;
+	probe_unlink(p);
+	p->state = PROBE_ORPHAN;
 	p->done(p->arg, p->tag, o);
 	probe_retire(p);
 }
