@@ -46,6 +46,8 @@ struct conn {
 	struct conn_peer peer;
 	struct uid_entry *user;  /* this uid's shared counters */
 	TAILQ_ENTRY(conn) ulink; /* in user->conns */
+	bool budget_wait;        /* in user->budget_waiters */
+	TAILQ_ENTRY(conn) wlink; /* in user->budget_waiters */
 	int inflight;        /* requests read and not answered yet */
 	size_t reserved;     /* bytes reserved for answers not written yet */
 	bool discarding;     /* skipping the rest of a too-long line */
@@ -64,6 +66,7 @@ struct uid_entry {
 	size_t reserved;         /* reserved for answers on all its connections */
 	size_t unread;           /* written and unread on all its connections */
 	TAILQ_HEAD(, conn) conns;
+	TAILQ_HEAD(, conn) budget_waiters; /* paused until the uid's answers drain */
 };
 
 static struct {
@@ -92,6 +95,7 @@ static struct uid_entry *uid_get(uid_t uid)
 		return NULL;
 	u->uid = uid;
 	TAILQ_INIT(&u->conns);
+	TAILQ_INIT(&u->budget_waiters);
 	if (idmap_put(&C.uids, (uint64_t)uid + 1, u) < 0) {
 		free(u);
 		return NULL;
@@ -116,7 +120,7 @@ static bool uid_limited(const struct uid_entry *u)
 	return u->uid != 0;
 }
 
-/* Look at u's paused connections again (something of u's drained). */
+/* Look at u's paused connections again (u's requests in flight went below its cap). */
 static void uid_wake(struct uid_entry *u, struct conn *except)
 {
 	struct conn *o;
@@ -124,6 +128,27 @@ static void uid_wake(struct uid_entry *u, struct conn *except)
 	TAILQ_FOREACH(o, &u->conns, ulink)
 		if (o->paused && o != except)
 			conn_schedule(o);
+}
+
+/* Look again at the connections waiting for u's answers to drain (O(waiters), not O(conns)). */
+static void uid_wake_budget(struct uid_entry *u)
+{
+	struct conn *o;
+
+	while ((o = TAILQ_FIRST(&u->budget_waiters))) {
+		TAILQ_REMOVE(&u->budget_waiters, o, wlink);
+		o->budget_wait = false;
+		conn_schedule(o);
+	}
+}
+
+/* c waits for its uid's answers to drain. */
+static void conn_wait_budget(struct conn *c)
+{
+	if (!c->budget_wait && uid_limited(c->user)) {
+		TAILQ_INSERT_TAIL(&c->user->budget_waiters, c, wlink);
+		c->budget_wait = true;
+	}
 }
 
 /* Requests of c outstanding change by delta; wake the uid's other connections below its cap. */
@@ -166,8 +191,8 @@ static void conn_unreserve(struct conn *c, size_t bytes)
 	c->reserved -= bytes;
 	u->reserved -= bytes;
 	C.reserved -= bytes;
-	if (bytes > 0)
-		uid_wake(u, c);
+	if (bytes > 0 && !TAILQ_EMPTY(&u->budget_waiters))
+		uid_wake_budget(u);
 }
 
 /* The output buffer of a connection changed size: keep the uid's unread total. */
@@ -180,9 +205,8 @@ static void conn_output_cb(struct evbuffer *buf, const struct evbuffer_cb_info *
 	u->unread -= info->n_deleted;
 	C.unread += info->n_added;
 	C.unread -= info->n_deleted;
-	if (info->n_deleted > 0 && uid_limited(u) &&
-	    u->reserved + u->unread < srv.cfg.uid_max_answer_bytes)
-		uid_wake(u, c);
+	if (info->n_deleted > 0 && !TAILQ_EMPTY(&u->budget_waiters))
+		uid_wake_budget(u);
 }
 
 /* Free c now. */
@@ -198,6 +222,10 @@ static void conn_free(struct conn *c)
 	evbuffer_remove_cb(out, conn_output_cb, c);
 	u->unread -= left;
 	C.unread -= left;
+	if (c->budget_wait)
+		TAILQ_REMOVE(&u->budget_waiters, c, wlink);
+	if (left > 0 && !TAILQ_EMPTY(&u->budget_waiters))
+		uid_wake_budget(u);
 	TAILQ_REMOVE(&u->conns, c, ulink);
 	u->connections--;
 	uid_release(u);
@@ -299,16 +327,19 @@ static void conn_too_large(struct conn *c)
 	free(line);
 }
 
-/* True if c must stop reading for now. */
+/* True if c must stop reading for now (one waiting for its uid's answers is noted so). */
 static bool conn_must_wait(struct conn *c)
 {
 	const struct uid_entry *u = c->user;
 
+	if (uid_limited(u) && u->reserved + u->unread >= srv.cfg.uid_max_answer_bytes) {
+		conn_wait_budget(c);
+		return true;
+	}
 	return c->inflight >= srv.cfg.max_inflight_per_client ||
 	       (srv.cfg.uid_max_inflight > 0 && uid_limited(u) &&
 		u->inflight >= srv.cfg.uid_max_inflight) ||
-	       conn_owed(c) >= srv.cfg.client_max_answer_bytes ||
-	       (uid_limited(u) && u->reserved + u->unread >= srv.cfg.uid_max_answer_bytes);
+	       conn_owed(c) >= srv.cfg.client_max_answer_bytes;
 }
 
 /* Offer one line to the hook: false if it must wait. */
@@ -386,6 +417,7 @@ static void conn_process(struct conn *c)
 				break;
 			/* No room for that line's answer: wait for answers to drain. */
 			c->waiting = false;
+			conn_wait_budget(c);
 			if (!c->paused) {
 				c->paused = true;
 				bufferevent_disable(c->bev, EV_READ);

@@ -14,7 +14,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
+#include <sched.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -107,84 +113,147 @@ static void wproc_stderr_event_cb(struct bufferevent *bev, short what, void *arg
 	}
 }
 
+/* What the spawned child needs, and what it reports back.  On the parent's stack. */
+struct spawn_args {
+	const char *path;        /* resolved: contains a '/' */
+	char *argv[2];
+	int in, err_fd;          /* its stdin/stdout and stderr, above 2 */
+	pid_t parent;
+	int err;                 /* errno of a failed step, 0 if it ran */
+};
+
+/* How much stack the child gets until it calls execve(). */
+#define SPAWN_STACK (64 * 1024)
+
+/*
+ * The child, between clone() and execve(): it shares the daemon's memory
+ * (the daemon waits, suspended, until it has called execve() or exited),
+ * so it makes raw system calls only, touching nothing but args.  It takes
+ * a process group of its own, asks the kernel for SIGKILL when the daemon
+ * dies (PR_SET_PDEATHSIG; if the daemon died already, getppid() is no
+ * longer the daemon's pid and it exits), takes its descriptors, clears its
+ * signal mask and runs mtr-packet.
+ */
+__attribute__((no_sanitize_address, no_sanitize("undefined")))
+static int spawn_child(void *arg)
+{
+	struct spawn_args *a = arg;
+	uint64_t none = 0; /* the kernel's sigset_t */
+
+	if (syscall(SYS_setpgid, 0, 0) < 0 ||
+	    syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+		goto fail;
+	if (syscall(SYS_getppid) != a->parent)
+		syscall(SYS_exit, 127);
+	if (syscall(SYS_dup3, a->in, STDIN_FILENO, 0) < 0 ||
+	    syscall(SYS_dup3, a->in, STDOUT_FILENO, 0) < 0 ||
+	    syscall(SYS_dup3, a->err_fd, STDERR_FILENO, 0) < 0 ||
+	    syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, sizeof(none)) < 0)
+		goto fail;
+	syscall(SYS_execve, a->path, a->argv, environ);
+fail:
+	a->err = errno ? errno : EINVAL;
+	syscall(SYS_exit, 127);
+	return 127;
+}
+
+/* path itself if it has a '/', else the first executable of that name in $PATH. 0 or -errno. */
+static int wproc_resolve(const char *path, char *buf, size_t buflen)
+{
+	const char *dirs = getenv("PATH");
+
+	if (strchr(path, '/')) {
+		snprintf(buf, buflen, "%s", path);
+		return 0;
+	}
+	if (!dirs || !*dirs)
+		dirs = "/usr/local/bin:/usr/bin:/bin";
+	for (const char *d = dirs; *d;) {
+		size_t n = strcspn(d, ":");
+		int len = snprintf(buf, buflen, "%.*s%s%s", (int)n, n ? d : ".", "/", path);
+
+		if (len > 0 && (size_t)len < buflen && access(buf, X_OK) == 0)
+			return 0;
+		d += n;
+		if (*d == ':')
+			d++;
+	}
+	return -ENOENT;
+}
+
 /*
  * Run path with sv1 as stdin and stdout and ep1 as stderr.  0 or -errno.
  *
- * fork(), not posix_spawn() or vfork(): the child calls
- * prctl(PR_SET_PDEATHSIG, SIGKILL) before exec, so that the kernel kills
- * the worker when the daemon dies, even by SIGKILL (an orphaned
- * mtr-packet spins on the CPU).  A vfork()ed child borrows the daemon's
- * memory and may call next to nothing; a fork()ed one may call anything,
- * the daemon having one thread, and workers start rarely enough that
- * copying the page tables does not matter.  PDEATHSIG fires when the
- * thread that forked exits: the daemon is single-threaded, so that is the
- * daemon.  If it died before the prctl(), getppid() is no longer the pid
- * recorded before fork() and the child exits at once.  (The kernel drops
- * PDEATHSIG at a privileged exec: a set-user-ID mtr-packet, or one with
- * file capabilities run by a non-root daemon, as under mtrprobed.service,
- * where systemd kills the service's control group instead.  It holds for
- * a daemon run as root, and for an mtr-packet without file capabilities.)
- * An error before or in exec() comes back as its errno over a close-on-exec
- * pipe, whose EOF means the exec happened.
+ * Like posix_spawn(), with clone(CLONE_VM | CLONE_VFORK) on a stack of its
+ * own, so that no page of the daemon is copied (fork() would copy its page
+ * tables and make the daemon fault on every page it writes afterwards);
+ * unlike posix_spawn(), the child sets PR_SET_PDEATHSIG, so that the
+ * kernel kills the worker when the daemon dies, even by SIGKILL (an
+ * orphaned mtr-packet spins on the CPU).  PDEATHSIG fires when the thread
+ * that created the child exits: the daemon is single-threaded, so that is
+ * the daemon.  (The kernel drops it at a privileged exec: a set-user-ID
+ * mtr-packet, or one with file capabilities run by a non-root daemon, as
+ * under mtrprobed.service, whose control group systemd kills instead.)
+ * Signals the daemon ignores are set to their default around the clone,
+ * with every signal blocked, so that the worker inherits none of them;
+ * handled ones are reset by execve() itself.
  */
 static int wproc_spawn(struct wproc *p, const char *path, int sv1, int ep1)
 {
-	sigset_t none, all, old;
-	int xp[2], r, err = 0;
-	char *argv[] = { (char *)path, NULL };
-	pid_t parent = getpid(), pid;
-	ssize_t n;
+	struct spawn_args a = { .parent = getpid() };
+	char resolved[PATH_MAX];
+	bool ignored[NSIG] = { false };
+	struct sigaction dfl = { .sa_handler = SIG_DFL }, ign = { .sa_handler = SIG_IGN };
+	sigset_t all, old;
+	char *stack;
+	pid_t pid;
+	int r;
 
-	if (pipe2(xp, O_CLOEXEC) < 0)
-		return -errno;
-	sigemptyset(&none);
-	sigfillset(&all);
-	/* No handler of the daemon's runs in the child; none is lost here. */
-	sigprocmask(SIG_SETMASK, &all, &old);
-	pid = fork();
-	if (pid == 0) {
-		/* Descriptors above 2 first, so that the dup2()s cannot clobber them. */
-		int in = sv1 > STDERR_FILENO ? sv1 : fcntl(sv1, F_DUPFD_CLOEXEC, 3);
-		int er = ep1 > STDERR_FILENO ? ep1 : fcntl(ep1, F_DUPFD_CLOEXEC, 3);
-		int xf = xp[1] > STDERR_FILENO ? xp[1] : fcntl(xp[1], F_DUPFD_CLOEXEC, 3);
-		struct sigaction dfl = { .sa_handler = SIG_DFL };
-
-		for (int sig = 1; sig < NSIG; sig++)
-			sigaction(sig, &dfl, NULL); /* SIGKILL, SIGSTOP, libc's own: refused */
-		if (in < 0 || er < 0 || xf < 0 || setpgid(0, 0) < 0 ||
-		    prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
-			err = errno;
-		else if (getppid() != parent)
-			_exit(127);
-		else if (dup2(in, STDIN_FILENO) < 0 || dup2(in, STDOUT_FILENO) < 0 ||
-			 dup2(er, STDERR_FILENO) < 0 || sigprocmask(SIG_SETMASK, &none, NULL) < 0)
-			err = errno;
-		else if (strchr(path, '/'))
-			execve(path, argv, environ);
-		else
-			execvpe(path, argv, environ);
-		if (!err)
-			err = errno;
-		while (xf >= 0 && write(xf, &err, sizeof(err)) < 0 && errno == EINTR)
-			;
-		_exit(127);
+	r = wproc_resolve(path, resolved, sizeof(resolved));
+	if (r < 0)
+		return r;
+	a.path = resolved;
+	a.argv[0] = (char *)path;
+	/* Descriptors above 2 first, so that the child's dup3()s cannot clobber them. */
+	a.in = fcntl(sv1, F_DUPFD_CLOEXEC, 3);
+	a.err_fd = fcntl(ep1, F_DUPFD_CLOEXEC, 3);
+	stack = mmap(NULL, SPAWN_STACK, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	if (a.in < 0 || a.err_fd < 0 || stack == MAP_FAILED) {
+		r = -errno;
+		goto out;
 	}
-	r = pid < 0 ? -errno : 0;
-	sigprocmask(SIG_SETMASK, &old, NULL);
-	close(xp[1]);
-	if (pid > 0) {
-		while ((n = read(xp[0], &err, sizeof(err))) < 0 && errno == EINTR)
-			;
-		if (n == (ssize_t)sizeof(err)) {
-			/* It never ran mtr-packet: reap it here. */
-			while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-				;
-			r = -err;
-		} else {
-			p->pid = pid;
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, &old);
+	for (int sig = 1; sig < NSIG; sig++) {
+		struct sigaction cur;
+
+		if (sigaction(sig, NULL, &cur) == 0 && cur.sa_handler == SIG_IGN) {
+			ignored[sig] = true;
+			sigaction(sig, &dfl, NULL);
 		}
 	}
-	close(xp[0]);
+	pid = clone(spawn_child, stack + SPAWN_STACK, CLONE_VM | CLONE_VFORK | SIGCHLD, &a);
+	r = pid < 0 ? -errno : 0;
+	for (int sig = 1; sig < NSIG; sig++)
+		if (ignored[sig])
+			sigaction(sig, &ign, NULL);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (pid > 0 && a.err) {
+		/* It never ran mtr-packet: reap it here. */
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		r = -a.err;
+	} else if (pid > 0) {
+		p->pid = pid;
+	}
+out:
+	if (stack != MAP_FAILED && stack)
+		munmap(stack, SPAWN_STACK);
+	if (a.in >= 0)
+		close(a.in);
+	if (a.err_fd >= 0)
+		close(a.err_fd);
 	return r;
 }
 

@@ -108,7 +108,8 @@ import time
 
 import harness as H
 from test_access import connect_as, user
-from test_chaos import children, kill_worker, mtr_packet_workers, vm_rss_kib
+from test_chaos import (children, kill_worker, mtr_packet_workers,
+                        sanitizer_in, vm_rss_kib)
 
 TOPO = None
 
@@ -547,6 +548,16 @@ def test_unread_answers_bounded_memory():
             st.request({"op": "probe", "id": i, "host": LOOP4}, timeout=15)
         time.sleep(1.0)
         rss0 = min(vm_rss_kib(pid) for _ in range(3))
+        # Under AddressSanitizer freed memory waits in its quarantine (up
+        # to 256 MiB) and shadow memory counts in VmRSS: the figures are
+        # printed, the bounds checked only on a plain build (the suite's
+        # first run); exactly-once and the return to idle are checked in
+        # both.
+        asan = sanitizer_in(pid)
+        if asan:
+            H.log("\n%s\nASan build: the VmRSS bounds of this case are not "
+                  "checked (quarantine and shadow memory count in VmRSS); "
+                  "the plain build checks them.\n%s" % ("*" * 72, "*" * 72))
         H.log("VmRSS before the burst: %d KiB" % rss0)
 
         conns = [connect_as(d.socket, nobody, timeout=30)
@@ -574,7 +585,7 @@ def test_unread_answers_bounded_memory():
               % (time.monotonic() - t0, peak, peak / 1024.0,
                  " ".join("%.1f:%d" % x for x in samples[::4]),
                  probes_line(s), s.get("traces")))
-        k.check(not aborted and peak < MEM_RSS_MAX_KIB,
+        k.check(not aborted and (asan or peak < MEM_RSS_MAX_KIB),
                 "%d connections of uid %d with %d traces each (max_ttl 255) "
                 "left unread for %.0fs: the daemon's VmRSS reached %d KiB "
                 "(%.1f MiB)%s; expected under %d KiB (%d MiB) at every "
@@ -650,7 +661,7 @@ def test_unread_answers_bounded_memory():
         k.check(idle is not None, "the daemon was not idle %.0fs after "
                 "the traces were read: %s, traces %s"
                 % (MEM_IDLE_SECONDS, probes_line(s), s.get("traces")))
-        k.check(rss1 <= rss0 + MEM_RSS_BACK_KIB,
+        k.check(asan or rss1 <= rss0 + MEM_RSS_BACK_KIB,
                 "VmRSS %.0fs after the burst: %d KiB, %+d KiB from the %d "
                 "KiB before it; expected within %d KiB"
                 % (MEM_IDLE_SECONDS, rss1, rss1 - rss0, rss0,
