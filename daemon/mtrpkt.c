@@ -1,5 +1,5 @@
 /*
- * mtr-packet's line protocol (see design/MTR-PACKET.md): commands are
+ * mtr-packet's line protocol (see docs/DESIGN.md): commands are
  * formatted only from validated numbers and inet_ntop() output, so no byte
  * the daemon did not check ever reaches mtr-packet; reply lines are parsed
  * strictly where the daemon reads a value and liberally about NAME VALUE

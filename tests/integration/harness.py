@@ -21,7 +21,7 @@ Each script runs its test_* functions in order, prints "ok"/"FAIL" per
 function and a "subtests:" summary, and exits 0, 1, or 77 (a prerequisite
 is missing: said loudly on stderr).
 
-THE NETWORK RULE (TESTING.md): probes and DNS queries go only to 127.0.0.0/8
+THE NETWORK RULE: probes and DNS queries go only to 127.0.0.0/8
 and ::1, or to addresses a test assigns inside namespaces it creates.  The
 Daemon class therefore always writes a hosts_file and dns_servers into the
 config, so that the daemon never reads /etc/resolv.conf or /etc/hosts.
@@ -764,8 +764,8 @@ class Netns:
 
 
 class Topology:
-    """The three-hop routed topology of TESTING.md, built from network
-    namespaces named PREFIX-{h,r1,r2,d}-PID; every namespace is deleted on
+    """A three-hop routed topology (host, two routers, destination), built
+    from network namespaces named PREFIX-{h,r1,r2,d}-PID; every namespace is deleted on
     exit, even on failure:
 
         ns h  (198.51.100.2/30, 2001:db8:1::2/64)   default via r1

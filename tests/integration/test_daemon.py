@@ -114,7 +114,7 @@ log_level = debug
                 "# only\n\n   # comments\n\t\n")
     rc, out, err = H.run_daemon(["-n", "-c", cfg])
     assert rc == 0, (rc, err)
-    # the brief's worker_burst became max_burst (docs/man/mtrprobed.conf.5)
+    # max_burst's range (docs/man/mtrprobed.conf.5)
     cfg = write(os.path.join(d, "burst.conf"), "max_burst = 1000\n")
     rc, out, err = H.run_daemon(["-n", "-c", cfg])
     assert rc == 0, (rc, err)

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Real mtr-packet over a routed path built from network namespaces (the
-three-hop topology of TESTING.md), with the daemon running inside the
+"""Real mtr-packet over a routed path built from network namespaces (a
+three-hop topology: host, two routers, destination), with the daemon running inside the
 source namespace so that nothing can leave the machine:
 
     ns h  (198.51.100.2/30, 2001:db8:1::2/64)   default via r1

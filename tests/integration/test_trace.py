@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """The trace operation over a real routed path built from network
-namespaces (the three-hop topology of TESTING.md), with the daemon running
+namespaces (host, two routers, destination), with the daemon running
 inside the source namespace so that no probe can leave the machine:
 
     ns h  (198.51.100.2/30, 2001:db8:1::2/64)   default via r1

@@ -1,7 +1,7 @@
 /*
  * Unit tests of mtr-packet's line protocol (daemon/mtrpkt.c): the exact
  * bytes of every command shape, -EINVAL for every field out of range, every
- * reply word and shape of MTR-PACKET.md, MPLS lists, and lines that are
+ * reply word and shape mtr-packet 0.95 writes, MPLS lists, and lines that are
  * truncated, over-long, contain NUL or are plain garbage.
  */
 #include <check.h>
@@ -69,7 +69,7 @@ START_TEST(test_format_icmp_minimal)
 }
 END_TEST
 
-/* ICMP with every optional field, in mtr's own order of MTR-PACKET.md. */
+/* ICMP with every optional field, in the order mtr itself writes them. */
 START_TEST(test_format_icmp_full)
 {
 	struct mtrpkt_probe_cmd c = base_cmd();
