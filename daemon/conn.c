@@ -86,19 +86,13 @@ static void conn_process(struct conn *c);
 /* The shared counters of uid, created on first use. */
 static struct uid_entry *uid_get(uid_t uid)
 {
-	struct uid_entry *u = idmap_get(&C.uids, (uint64_t)uid + 1);
+	bool created;
+	struct uid_entry *u = idmap_get_or_new(&C.uids, (uint64_t)uid + 1, sizeof(*u), &created);
 
-	if (u)
-		return u;
-	u = calloc(1, sizeof(*u));
-	if (!u)
-		return NULL;
-	u->uid = uid;
-	TAILQ_INIT(&u->conns);
-	TAILQ_INIT(&u->budget_waiters);
-	if (idmap_put(&C.uids, (uint64_t)uid + 1, u) < 0) {
-		free(u);
-		return NULL;
+	if (u && created) {
+		u->uid = uid;
+		TAILQ_INIT(&u->conns);
+		TAILQ_INIT(&u->budget_waiters);
 	}
 	return u;
 }

@@ -179,3 +179,22 @@ int idmap_next(const struct idmap *m, size_t *iter, uint64_t *ret_key, void **re
 	*iter = m->cap;
 	return 0;
 }
+
+/* The value under key, or a new zeroed one stored there. */
+void *idmap_get_or_new(struct idmap *m, uint64_t key, size_t size, bool *ret_created)
+{
+	void *v = idmap_get(m, key);
+
+	*ret_created = false;
+	if (v)
+		return v;
+	v = calloc(1, size);
+	if (!v)
+		return NULL;
+	if (idmap_put(m, key, v) < 0) {
+		free(v);
+		return NULL;
+	}
+	*ret_created = true;
+	return v;
+}

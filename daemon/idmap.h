@@ -6,6 +6,7 @@
 #ifndef MTRPROBED_IDMAP_H
 #define MTRPROBED_IDMAP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,6 +28,12 @@ void idmap_free(struct idmap *m);
 void *idmap_get(const struct idmap *m, uint64_t key);
 /* Store value under key (key != 0, value != NULL), replacing any. 0 or -ENOMEM. */
 int idmap_put(struct idmap *m, uint64_t key, void *value);
+/*
+ * The value under key, or a new zeroed object of size bytes stored under
+ * it (*ret_created true, to be set up by the caller); NULL when memory
+ * ran out (nothing stored).
+ */
+void *idmap_get_or_new(struct idmap *m, uint64_t key, size_t size, bool *ret_created);
 /* Remove key; returns the value it had, or NULL. */
 void *idmap_del(struct idmap *m, uint64_t key);
 static inline size_t idmap_count(const struct idmap *m) { return m->count; }

@@ -150,18 +150,11 @@ static void rate_wait(double wait)
 /* The record of uid, created on first use. */
 static struct sched_user *user_get(uid_t uid)
 {
-	struct sched_user *u = idmap_get(&S.users, (uint64_t)uid + 1);
+	bool created;
+	struct sched_user *u = idmap_get_or_new(&S.users, (uint64_t)uid + 1, sizeof(*u), &created);
 
-	if (u)
-		return u;
-	u = calloc(1, sizeof(*u));
-	if (!u)
-		return NULL;
-	u->uid = uid;
-	if (idmap_put(&S.users, (uint64_t)uid + 1, u) < 0) {
-		free(u);
-		return NULL;
-	}
+	if (u && created)
+		u->uid = uid;
 	return u;
 }
 

@@ -315,6 +315,33 @@ START_TEST(test_iterate)
 }
 END_TEST
 
+START_TEST(test_get_or_new)
+{
+	struct idmap m;
+	bool created = true;
+	int *a, *b;
+
+	idmap_init(&m);
+	a = idmap_get_or_new(&m, 42, sizeof(*a), &created);
+	ck_assert_ptr_nonnull(a);
+	ck_assert(created);
+	ck_assert_int_eq(*a, 0);          /* zeroed */
+	*a = 7;
+	ck_assert_ptr_eq(idmap_get(&m, 42), a);
+	b = idmap_get_or_new(&m, 42, sizeof(*b), &created);
+	ck_assert_ptr_eq(b, a);           /* the one stored */
+	ck_assert(!created);
+	ck_assert_int_eq(*b, 7);
+	ck_assert_uint_eq(idmap_count(&m), 1);
+	/* key 0 cannot be stored: nothing is left allocated */
+	ck_assert_ptr_null(idmap_get_or_new(&m, 0, sizeof(int), &created));
+	ck_assert(!created);
+	ck_assert_uint_eq(idmap_count(&m), 1);
+	free(idmap_del(&m, 42));
+	idmap_free(&m);
+}
+END_TEST
+
 START_TEST(test_reuse_after_free)
 {
 	struct idmap m;
@@ -349,6 +376,7 @@ static Suite *idmap_suite(void)
 	tcase_add_loop_test(tc, test_random_against_reference, 0, 4);
 	tcase_add_test(tc, test_iterate);
 	tcase_add_test(tc, test_reuse_after_free);
+	tcase_add_test(tc, test_get_or_new);
 	suite_add_tcase(s, tc);
 	return s;
 }
