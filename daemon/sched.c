@@ -568,7 +568,11 @@ static void probe_timer_cb(evutil_socket_t fd, short what, void *arg)
 		probe_answer(p, "no-reply", -1, NULL, NULL, 0);
 		break;
 	case PROBE_ORPHAN:
-		pool_worker_hung(p->task.worker);
+		/* Its worker still holds it long past mtr-packet's own timeout. */
+		if (p->task.worker)
+			pool_worker_hung(p->task.worker);
+		else
+			probe_free(p); /* the pool let go of it without an answer (exit path) */
 		break;
 	}
 }

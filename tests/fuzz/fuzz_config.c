@@ -30,7 +30,20 @@ static void check_config(const struct mp_config *cfg)
 			   strlen(cfg->socket_path) < MP_SOCKET_PATH_MAX,
 		   "socket");
 	FUZZ_CHECK(cfg->socket_mode <= 0777, "socket_mode %o", (unsigned)cfg->socket_mode);
-	FUZZ_CHECK(cfg->workers >= 1 && cfg->workers <= 64, "workers %d", cfg->workers);
+	FUZZ_CHECK(cfg->min_workers >= 1 && cfg->min_workers <= 64, "min_workers %d",
+		   cfg->min_workers);
+	FUZZ_CHECK(cfg->max_workers >= 1 && cfg->max_workers <= 64, "max_workers %d",
+		   cfg->max_workers);
+	FUZZ_CHECK(num_ok(cfg->worker_idle_timeout, 0.1, 86400), "worker_idle_timeout %g",
+		   cfg->worker_idle_timeout);
+	FUZZ_CHECK(cfg->uid_max_share >= 1 && cfg->uid_max_share <= 100, "uid_max_share %d",
+		   cfg->uid_max_share);
+	FUZZ_CHECK(cfg->uid_max_queued >= 0 && cfg->uid_max_queued <= 10000000, "uid_max_queued");
+	FUZZ_CHECK(cfg->client_max_answer_bytes >= 65536 &&
+			   cfg->client_max_answer_bytes <= 1073741824,
+		   "client_max_answer_bytes %zu", cfg->client_max_answer_bytes);
+	FUZZ_CHECK(cfg->uid_max_answer_bytes >= 65536 && cfg->uid_max_answer_bytes <= 1073741824,
+		   "uid_max_answer_bytes %zu", cfg->uid_max_answer_bytes);
 	FUZZ_CHECK(cfg->mtr_packet && cfg->mtr_packet[0], "mtr_packet");
 	FUZZ_CHECK(cfg->max_request_bytes >= 256 && cfg->max_request_bytes <= 16777216,
 		   "max_request_bytes %zu", cfg->max_request_bytes);
