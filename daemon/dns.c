@@ -326,30 +326,47 @@ int dns_reconfigure(const struct mp_config *old)
 /* Free evdns (cancelling lookups) and the cache. */
 void dns_free(void)
 {
-	size_t iter = 0, n = 0;
+	size_t iter = 0, n = 0, cap = 0;
 	uint64_t key;
 	void *val;
-	struct pending **v = malloc((idmap_count(&D.pending) + 1) * sizeof(*v));
+	struct pending **v;
 
+	/* Every lookup in progress, chains of equal hashes included. */
+	while (idmap_next(&D.pending, &iter, &key, &val))
+		for (struct pending *p = val; p; p = p->next)
+			cap++;
+	iter = 0;
+	v = malloc((cap + 1) * sizeof(*v));
 	if (D.expire_ev)
 		event_free(D.expire_ev);
 	D.expire_ev = NULL;
 	/*
 	 * Cancel the lookups in progress.  evdns answers a cancelled lookup
-	 * from the loop, so run it once: the callbacks free what they own.
+	 * from the loop: run it while the evdns base still exists (its
+	 * deferred callbacks read it), so that the callbacks free what they
+	 * own, and only then free the base.
 	 */
 	while (v && idmap_next(&D.pending, &iter, &key, &val))
 		for (struct pending *p = val; p; p = p->next)
-			v[n++] = p;
+			if (n < cap)
+				v[n++] = p;
 	for (size_t i = 0; i < n; i++)
 		if (v[i]->req)
 			evdns_getaddrinfo_cancel(v[i]->req);
 	free(v);
-	if (D.evdns)
-		evdns_base_free(D.evdns, 1);
-	D.evdns = NULL;
-	if (srv.base)
+	for (int i = 0; i < 10 && srv.base && idmap_count(&D.pending) > 0; i++)
 		event_base_loop(srv.base, EVLOOP_NONBLOCK);
+	if (D.evdns)
+		evdns_base_free(D.evdns, 0);
+	D.evdns = NULL;
+	/* Whatever evdns did not answer: nobody waits any more. */
+	iter = 0;
+	while (idmap_next(&D.pending, &iter, &key, &val)) {
+		for (struct pending *p = val, *next; p; p = next) {
+			next = p->next;
+			pending_free(p);
+		}
+	}
 	idmap_free(&D.pending);
 	dnscache_free(D.cache);
 	D.cache = NULL;

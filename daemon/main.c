@@ -72,16 +72,18 @@ static void usage(FILE *f)
 }
 
 /*
- * Once nothing is in flight, queued or tracing, hand the heap's free
- * memory back to the system (a burst of probes or unread answers leaves
- * many small free chunks that malloc would otherwise keep).
+ * Once nothing is in flight, queued or tracing and every answer has been
+ * read, hand the heap's free memory back to the system (a burst of probes
+ * or unread answers leaves many small free chunks that malloc would
+ * otherwise keep).
  */
 static void idle_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct sched_stats ss;
 
 	sched_get_stats(&ss);
-	if (ss.sent + ss.queued + ss.resolving > 0 || trace_count() > 0) {
+	if (ss.sent + ss.queued + ss.resolving > 0 || trace_count() > 0 ||
+	    conn_answer_bytes() > 0) {
 		M.trimmed = false;
 		return;
 	}
