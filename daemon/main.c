@@ -49,6 +49,7 @@ static struct {
 	bool serving;              /* listening: reloads may start */
 	struct event *idle_ev;     /* gives memory back once the daemon is idle */
 	bool trimmed;              /* memory given back since the daemon went idle */
+	int idle_ticks;            /* idle at this many checks in a row */
 } M;
 
 /* Print usage to f. */
@@ -71,11 +72,15 @@ static void usage(FILE *f)
 		MP_DEFAULT_SOCKET);
 }
 
+/* Free heap memory below this is not worth a trim. */
+#define IDLE_TRIM_MIN (1024 * 1024)
+
 /*
  * Once nothing is in flight, queued or tracing and every answer has been
- * read, hand the heap's free memory back to the system (a burst of probes
- * or unread answers leaves many small free chunks that malloc would
- * otherwise keep).
+ * read (at two checks a second apart, so that a steady load is never
+ * interrupted), hand the heap's free memory back to the system: a burst
+ * of probes or unread answers leaves many small free chunks that malloc
+ * would otherwise keep.
  */
 static void idle_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -84,11 +89,16 @@ static void idle_cb(evutil_socket_t fd, short what, void *arg)
 	sched_get_stats(&ss);
 	if (ss.sent + ss.queued + ss.resolving > 0 || trace_count() > 0 ||
 	    conn_answer_bytes() > 0) {
+		M.idle_ticks = 0;
 		M.trimmed = false;
 		return;
 	}
-	if (!M.trimmed) {
-		malloc_trim(0);
+	/* Idle at two checks in a row, with free memory worth returning. */
+	if (++M.idle_ticks >= 2 && !M.trimmed) {
+		struct mallinfo2 mi = mallinfo2();
+
+		if (mi.fordblks > IDLE_TRIM_MIN)
+			malloc_trim(0);
 		M.trimmed = true;
 	}
 }
