@@ -582,7 +582,9 @@ int pool_send(struct worker *w, struct wtask *t, struct mtrpkt_probe_cmd *cmd)
 	if (r < 0)
 		return r;
 	P.sent_seq++;
-	pool_keep_headroom();
+	/* Only a worker near its cap can bring the pool's free slots below the headroom. */
+	if (WORKER_MAX_INFLIGHT - w->inflight < POOL_HEADROOM)
+		pool_keep_headroom();
 	return 0;
 }
 

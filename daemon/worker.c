@@ -310,11 +310,9 @@ int worker_spawn(struct worker *w, const char *path)
 	w->why[0] = w->last_stderr[0] = '\0';
 	w->spawned_at = mono_now();
 	w->paused_until = 0;
-	w->last_error = 0;
 	w->link = W.ops->start(path, &worker_link_cbs, w, &w->pid, &r);
 	if (!w->link) {
 		w->pid = 0;
-		w->last_error = r;
 		snprintf(w->why, sizeof(w->why), "cannot run '%s': %s", path, strerror(-r));
 		return r;
 	}

@@ -90,7 +90,6 @@ struct worker {
 	int pings_out;
 	/* Supervision. */
 	int failures;                /* consecutive crash-loop deaths or failed starts */
-	int last_error;              /* -errno of the last failed start, 0 if none */
 	bool retiring;               /* the pool shrank: stop once idle */
 	bool was_ready;              /* it answered its start-up check before it went down */
 	uint64_t answered;           /* probes it answered since it started */
