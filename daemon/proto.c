@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jscan.h"
 #include "proto.h"
 
 /* Operations as a bit mask, for the table of fields. */
@@ -46,7 +47,8 @@
 struct field {
 	const char *name;
 	unsigned ops;
-	int (*parse)(const struct field *f, json_t *v, struct mp_request *req, char *errmsg);
+	int (*parse)(const struct field *f, const struct jv *v, struct mp_request *req,
+		     char *errmsg);
 	long long min;
 	long long max;
 	size_t offset; /* into struct mp_request */
@@ -73,17 +75,30 @@ static void copy_printable(char *dst, size_t n, const char *src)
 	dst[i] = '\0';
 }
 
-/* Length of at most max bytes of the UTF-8 string s, cut at a character boundary. */
-static size_t utf8_prefix_len(const char *s, size_t max)
+/* Length of at most max bytes of the UTF-8 string s (len bytes), cut at a character boundary. */
+static size_t utf8_prefix_len(const char *s, size_t len, size_t max)
 {
-	size_t len = strlen(s);
-
 	if (len <= max)
 		return len;
 	len = max;
 	while (len > 0 && ((unsigned char)s[len] & 0xc0) == 0x80)
 		len--;
 	return len;
+}
+
+/* Longest name lookup_n() looks up: longer strings name nothing. */
+#define NAME_MAX_LEN 31
+
+/* The index of the name in string v through lookup (of a NUL-terminated name), or -1. */
+static int lookup_n(int (*lookup)(const char *), const struct jv *v)
+{
+	char name[NAME_MAX_LEN + 1];
+
+	if (v->len > NAME_MAX_LEN || memchr(v->s, '\0', v->len))
+		return -1;
+	memcpy(name, v->s, v->len);
+	name[v->len] = '\0';
+	return lookup(name);
 }
 
 /* Pointer to the int member of req at offset. */
@@ -93,13 +108,13 @@ static int *req_int(struct mp_request *req, size_t offset)
 }
 
 /* Read an integer field in [f->min, f->max] into an int member. */
-static int parse_int(const struct field *f, json_t *v, struct mp_request *req, char *errmsg)
+static int parse_int(const struct field *f, const struct jv *v, struct mp_request *req, char *errmsg)
 {
-	json_int_t n;
+	long long n;
 
 	if (!v)
 		return 0;
-	if (!json_is_integer(v) || (n = json_integer_value(v)) < f->min || n > f->max)
+	if (v->type != JV_INT || (n = v->i) < f->min || n > f->max)
 		return set_errmsg(errmsg, "%s: must be an integer from %lld to %lld", f->name,
 				  f->min, f->max);
 	*req_int(req, f->offset) = (int)n;
@@ -107,13 +122,13 @@ static int parse_int(const struct field *f, json_t *v, struct mp_request *req, c
 }
 
 /* Read "mark", which needs 64 bits. */
-static int parse_mark(const struct field *f, json_t *v, struct mp_request *req, char *errmsg)
+static int parse_mark(const struct field *f, const struct jv *v, struct mp_request *req, char *errmsg)
 {
-	json_int_t n;
+	long long n;
 
 	if (!v)
 		return 0;
-	if (!json_is_integer(v) || (n = json_integer_value(v)) < f->min || n > f->max)
+	if (v->type != JV_INT || (n = v->i) < f->min || n > f->max)
 		return set_errmsg(errmsg, "%s: must be an integer from %lld to %lld", f->name,
 				  f->min, f->max);
 	req->probe.mark = n;
@@ -121,7 +136,7 @@ static int parse_mark(const struct field *f, json_t *v, struct mp_request *req, 
 }
 
 /* Read "port" or "local_port": an integer, not allowed with ICMP. */
-static int parse_port(const struct field *f, json_t *v, struct mp_request *req, char *errmsg)
+static int parse_port(const struct field *f, const struct jv *v, struct mp_request *req, char *errmsg)
 {
 	if (v && req->probe.protocol == MP_PROTO_ICMP)
 		return set_errmsg(errmsg, "%s: not allowed with protocol icmp", f->name);
@@ -129,28 +144,28 @@ static int parse_port(const struct field *f, json_t *v, struct mp_request *req, 
 }
 
 /* Read "ip_version": 4 or 6. */
-static int parse_ip_version(const struct field *f, json_t *v, struct mp_request *req,
+static int parse_ip_version(const struct field *f, const struct jv *v, struct mp_request *req,
 			    char *errmsg)
 {
-	json_int_t n;
+	long long n;
 
 	if (!v)
 		return 0;
-	if (!json_is_integer(v) || ((n = json_integer_value(v)) != 4 && n != 6))
+	if (v->type != JV_INT || ((n = v->i) != 4 && n != 6))
 		return set_errmsg(errmsg, "%s: must be 4 or 6", f->name);
 	req->probe.ip_version = (int)n;
 	return 0;
 }
 
 /* Read "protocol": one of the protocol names. */
-static int parse_protocol(const struct field *f, json_t *v, struct mp_request *req,
+static int parse_protocol(const struct field *f, const struct jv *v, struct mp_request *req,
 			  char *errmsg)
 {
 	int proto;
 
 	if (!v)
 		return 0;
-	if (!json_is_string(v) || (proto = mp_protocol_from_name(json_string_value(v))) < 0)
+	if (v->type != JV_STRING || (proto = lookup_n(mp_protocol_from_name, v)) < 0)
 		return set_errmsg(errmsg, "%s: must be one of icmp, udp, tcp, sctp", f->name);
 	req->probe.protocol = (enum mp_protocol)proto;
 	return 0;
@@ -169,15 +184,15 @@ static bool host_char_ok(char c)
 }
 
 /* Check a host-like string field and copy it into dst (MP_HOST_MAX + 1 bytes). */
-static int parse_hostlike(const struct field *f, json_t *v, char *dst, char *errmsg)
+static int parse_hostlike(const struct field *f, const struct jv *v, char *dst, char *errmsg)
 {
 	const char *s;
 	size_t len;
 
-	if (!json_is_string(v))
+	if (v->type != JV_STRING)
 		return set_errmsg(errmsg, "%s: must be a string", f->name);
-	s = json_string_value(v);
-	len = json_string_length(v);
+	s = v->s;
+	len = v->len;
 	if (len < 1 || len > MP_HOST_MAX)
 		return set_errmsg(errmsg, "%s: must be 1 to %d bytes long", f->name, MP_HOST_MAX);
 	for (size_t i = 0; i < len; i++)
@@ -192,7 +207,7 @@ static int parse_hostlike(const struct field *f, json_t *v, char *dst, char *err
 }
 
 /* Read "host", required. */
-static int parse_host(const struct field *f, json_t *v, struct mp_request *req, char *errmsg)
+static int parse_host(const struct field *f, const struct jv *v, struct mp_request *req, char *errmsg)
 {
 	if (!v)
 		return set_errmsg(errmsg, "%s: required", f->name);
@@ -200,7 +215,7 @@ static int parse_host(const struct field *f, json_t *v, struct mp_request *req, 
 }
 
 /* Read "local_ip", optional. */
-static int parse_local_ip(const struct field *f, json_t *v, struct mp_request *req,
+static int parse_local_ip(const struct field *f, const struct jv *v, struct mp_request *req,
 			  char *errmsg)
 {
 	if (!v)
@@ -209,13 +224,13 @@ static int parse_local_ip(const struct field *f, json_t *v, struct mp_request *r
 }
 
 /* Read a JSON number (integer or real) in [min, max], or (min, max] if open_min. */
-static int read_number(json_t *v, double min, double max, bool open_min, double *ret)
+static int read_number(const struct jv *v, double min, double max, bool open_min, double *ret)
 {
 	double d;
 
-	if (!json_is_number(v))
+	if (v->type != JV_INT && v->type != JV_REAL)
 		return -1;
-	d = json_number_value(v);
+	d = v->type == JV_INT ? (double)v->i : v->d;
 	if (!isfinite(d) || d < min || (open_min && d <= min) || d > max)
 		return -1;
 	*ret = d;
@@ -223,7 +238,7 @@ static int read_number(json_t *v, double min, double max, bool open_min, double 
 }
 
 /* Read "timeout": > 0 and <= 3600 seconds. */
-static int parse_timeout(const struct field *f, json_t *v, struct mp_request *req,
+static int parse_timeout(const struct field *f, const struct jv *v, struct mp_request *req,
 			 char *errmsg)
 {
 	if (!v)
@@ -235,7 +250,7 @@ static int parse_timeout(const struct field *f, json_t *v, struct mp_request *re
 }
 
 /* Read "interval": 0 to 3600 seconds. */
-static int parse_interval(const struct field *f, json_t *v, struct mp_request *req,
+static int parse_interval(const struct field *f, const struct jv *v, struct mp_request *req,
 			  char *errmsg)
 {
 	if (!v)
@@ -251,10 +266,10 @@ static int parse_interval(const struct field *f, json_t *v, struct mp_request *r
  * must still not be below first_ttl; that is reported on first_ttl, the
  * field the client gave.
  */
-static int parse_max_ttl(const struct field *f, json_t *v, struct mp_request *req,
+static int parse_max_ttl(const struct field *f, const struct jv *v, struct mp_request *req,
 			 char *errmsg)
 {
-	json_int_t n;
+	long long n;
 
 	if (!v) {
 		if (req->trace.first_ttl > req->trace.max_ttl)
@@ -263,7 +278,7 @@ static int parse_max_ttl(const struct field *f, json_t *v, struct mp_request *re
 					  req->trace.max_ttl);
 		return 0;
 	}
-	if (!json_is_integer(v) || (n = json_integer_value(v)) < req->trace.first_ttl ||
+	if (v->type != JV_INT || (n = v->i) < req->trace.first_ttl ||
 	    n > f->max)
 		return set_errmsg(errmsg, "%s: must be an integer from first_ttl (%d) to %lld",
 				  f->name, req->trace.first_ttl, f->max);
@@ -272,14 +287,14 @@ static int parse_max_ttl(const struct field *f, json_t *v, struct mp_request *re
 }
 
 /* Read "stream": a boolean. */
-static int parse_stream(const struct field *f, json_t *v, struct mp_request *req,
+static int parse_stream(const struct field *f, const struct jv *v, struct mp_request *req,
 			char *errmsg)
 {
 	if (!v)
 		return 0;
-	if (!json_is_boolean(v))
+	if (v->type != JV_TRUE && v->type != JV_FALSE)
 		return set_errmsg(errmsg, "%s: must be true or false", f->name);
-	req->trace.stream = json_is_true(v);
+	req->trace.stream = v->type == JV_TRUE;
 	return 0;
 }
 
@@ -295,15 +310,16 @@ static bool feature_ok(const char *s, size_t len)
 }
 
 /* Read "feature", required. */
-static int parse_feature(const struct field *f, json_t *v, struct mp_request *req,
+static int parse_feature(const struct field *f, const struct jv *v, struct mp_request *req,
 			 char *errmsg)
 {
 	if (!v)
 		return set_errmsg(errmsg, "%s: required", f->name);
-	if (!json_is_string(v) || !feature_ok(json_string_value(v), json_string_length(v)))
+	if (v->type != JV_STRING || !feature_ok(v->s, v->len))
 		return set_errmsg(errmsg, "%s: must be a string of 1 to %d characters from [a-z0-9-]",
 				  f->name, MP_FEATURE_MAX);
-	memcpy(req->feature, json_string_value(v), json_string_length(v) + 1);
+	memcpy(req->feature, v->s, v->len);
+	req->feature[v->len] = '\0';
 	return 0;
 }
 
@@ -336,15 +352,6 @@ static const struct field fields[] = {
 	{ "feature", OPS_FEATURE, parse_feature, 0, 0, 0 },
 };
 
-/* The field named key allowed for op, or NULL. */
-static const struct field *field_lookup(enum mp_op op, const char *key)
-{
-	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
-		if ((fields[i].ops & OPS(op)) && strcmp(fields[i].name, key) == 0)
-			return &fields[i];
-	return NULL;
-}
-
 /* Set the defaults of op's options. */
 static void request_defaults(struct mp_request *req)
 {
@@ -359,31 +366,48 @@ static void request_defaults(struct mp_request *req)
 	req->trace.stream = false;
 }
 
-/* Read "id" into req->id: absent, null, an integer or a string. */
-static enum mp_error decode_id(json_t *obj, struct mp_request *req, char *errmsg)
-{
-	json_t *v = json_object_get(obj, "id");
+/* An object's members in input order, from the scanner or from jansson. */
+struct members {
+	const struct jpair *pairs;
+	size_t n;
+};
 
-	if (!v || json_is_null(v))
+/* The value of the member key, or NULL. */
+static const struct jv *member(const struct members *m, const char *key)
+{
+	size_t len = strlen(key);
+
+	for (size_t i = 0; i < m->n; i++)
+		if (m->pairs[i].key_len == len && memcmp(m->pairs[i].key, key, len) == 0)
+			return &m->pairs[i].v;
+	return NULL;
+}
+
+/* Read "id" into req->id: absent, null, an integer or a string. */
+static enum mp_error decode_id(const struct members *m, struct mp_request *req, char *errmsg)
+{
+	const struct jv *v = member(m, "id");
+
+	if (!v || v->type == JV_NULL)
 		return MP_OK;
-	if (json_is_integer(v)) {
+	if (v->type == JV_INT) {
 		req->id.kind = MP_ID_INT;
-		req->id.num = json_integer_value(v);
+		req->id.num = v->i;
 		return MP_OK;
 	}
-	if (json_is_string(v)) {
-		size_t len = json_string_length(v);
-		char *s = malloc(len + 1);
+	if (v->type == JV_STRING) {
+		char *s = malloc(v->len + 1);
 
 		/* Out of memory: the request cannot be served as sent. */
 		if (!s) {
 			set_errmsg(errmsg, "id: out of memory");
 			return MP_ERR_BAD_REQUEST;
 		}
-		memcpy(s, json_string_value(v), len + 1);
+		memcpy(s, v->s, v->len);
+		s[v->len] = '\0';
 		req->id.kind = MP_ID_STRING;
 		req->id.str = s;
-		req->id.str_len = len;
+		req->id.str_len = v->len;
 		return MP_OK;
 	}
 	set_errmsg(errmsg, "id: must be a string, an integer or null");
@@ -403,23 +427,23 @@ static bool op_quotable(const char *s, size_t len)
 }
 
 /* Read "op" into req->op. */
-static enum mp_error decode_op(json_t *obj, struct mp_request *req, char *errmsg)
+static enum mp_error decode_op(const struct members *m, struct mp_request *req, char *errmsg)
 {
-	json_t *v = json_object_get(obj, "op");
+	const struct jv *v = member(m, "op");
 	int op;
 
 	if (!v) {
 		set_errmsg(errmsg, "op: required");
 		return MP_ERR_BAD_REQUEST;
 	}
-	if (!json_is_string(v)) {
+	if (v->type != JV_STRING) {
 		set_errmsg(errmsg, "op: must be a string");
 		return MP_ERR_BAD_REQUEST;
 	}
-	op = mp_op_from_name(json_string_value(v));
-	if (op < 0 || strlen(json_string_value(v)) != json_string_length(v)) {
-		if (op_quotable(json_string_value(v), json_string_length(v)))
-			set_errmsg(errmsg, "op: unknown operation \"%s\"", json_string_value(v));
+	op = lookup_n(mp_op_from_name, v);
+	if (op < 0) {
+		if (op_quotable(v->s, v->len))
+			set_errmsg(errmsg, "op: unknown operation \"%.*s\"", (int)v->len, v->s);
 		else
 			set_errmsg(errmsg, "op: unknown operation");
 		return MP_ERR_UNKNOWN_OP;
@@ -428,46 +452,77 @@ static enum mp_error decode_op(json_t *obj, struct mp_request *req, char *errmsg
 	return MP_OK;
 }
 
-/* Reject the first key, in input order, that req->op does not take. */
-static enum mp_error check_unknown_fields(json_t *obj, struct mp_request *req, char *errmsg)
-{
-	const char *key;
-	json_t *v;
+#define N_FIELDS (sizeof(fields) / sizeof(fields[0]))
 
-	json_object_foreach(obj, key, v) {
-		if (strcmp(key, "op") == 0 || strcmp(key, "id") == 0)
+/*
+ * Reject the first key, in input order, that req->op does not take; put
+ * the value of each key it takes in slots (by index in fields[]).
+ */
+static enum mp_error sort_fields(const struct members *m, struct mp_request *req,
+				 const struct jv *slots[N_FIELDS], char *errmsg)
+{
+	for (size_t i = 0; i < m->n; i++) {
+		const struct jpair *p = &m->pairs[i];
+		size_t k;
+
+		if ((p->key_len == 2 && memcmp(p->key, "op", 2) == 0) ||
+		    (p->key_len == 2 && memcmp(p->key, "id", 2) == 0))
 			continue;
-		if (field_lookup(req->op, key))
+		for (k = 0; k < N_FIELDS; k++)
+			if ((fields[k].ops & OPS(req->op)) && strlen(fields[k].name) == p->key_len &&
+			    memcmp(fields[k].name, p->key, p->key_len) == 0)
+				break;
+		if (k < N_FIELDS) {
+			slots[k] = &p->v;
 			continue;
+		}
 		set_errmsg(errmsg, "%.*s: unknown field",
-			   (int)utf8_prefix_len(key, FIELD_NAME_QUOTE_MAX), key);
+			   (int)utf8_prefix_len(p->key, p->key_len, FIELD_NAME_QUOTE_MAX), p->key);
 		return MP_ERR_INVALID_ARGUMENT;
 	}
 	return MP_OK;
 }
 
 /* Check every field of req->op in table order. */
-static enum mp_error decode_fields(json_t *obj, struct mp_request *req, char *errmsg)
+static enum mp_error decode_fields(const struct jv *const slots[N_FIELDS],
+				   struct mp_request *req, char *errmsg)
 {
-	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+	for (size_t i = 0; i < N_FIELDS; i++) {
 		const struct field *f = &fields[i];
 
 		if (!(f->ops & OPS(req->op)))
 			continue;
-		if (f->parse(f, json_object_get(obj, f->name), req, errmsg) < 0)
+		if (f->parse(f, slots[i], req, errmsg) < 0)
 			return MP_ERR_INVALID_ARGUMENT;
 	}
 	return MP_OK;
 }
 
-/* Parse the line into a JSON value; NULL with errmsg set on error. */
+/* Decode a request from its members. */
+static enum mp_error decode_members(const struct members *m, struct mp_request *req,
+				    char *errmsg)
+{
+	const struct jv *slots[N_FIELDS] = { 0 };
+	enum mp_error r;
+
+	r = decode_id(m, req, errmsg);
+	if (r == MP_OK)
+		r = decode_op(m, req, errmsg);
+	if (r == MP_OK) {
+		request_defaults(req);
+		r = sort_fields(m, req, slots, errmsg);
+	}
+	if (r == MP_OK)
+		r = decode_fields(slots, req, errmsg);
+	return r;
+}
+
+/* Parse the line with jansson; NULL with errmsg set on error. */
 static json_t *load_line(const char *line, size_t len, char *errmsg)
 {
 	json_error_t jerr;
 	json_t *root;
 
-	if (len > 0 && line[len - 1] == '\r')
-		len--;
 	if (len == 0) {
 		set_errmsg(errmsg, "request: empty line");
 		return NULL;
@@ -482,16 +537,41 @@ static json_t *load_line(const char *line, size_t len, char *errmsg)
 	return root;
 }
 
-/* Decode one request line. */
-enum mp_error mp_request_decode(const char *line, size_t len, struct mp_request *req,
-				char errmsg[MP_ERRMSG_MAX])
+/* The jansson value v as a struct jv (strings point into v). */
+static void jv_of_json(json_t *v, struct jv *out)
 {
-	enum mp_error r;
-	json_t *root;
+	memset(out, 0, sizeof(*out));
+	if (json_is_string(v)) {
+		out->type = JV_STRING;
+		out->s = json_string_value(v);
+		out->len = json_string_length(v);
+	} else if (json_is_integer(v)) {
+		out->type = JV_INT;
+		out->i = json_integer_value(v);
+	} else if (json_is_real(v)) {
+		out->type = JV_REAL;
+		out->d = json_real_value(v);
+	} else if (json_is_true(v)) {
+		out->type = JV_TRUE;
+	} else if (json_is_false(v)) {
+		out->type = JV_FALSE;
+	} else if (json_is_null(v)) {
+		out->type = JV_NULL;
+	} else {
+		out->type = JV_OTHER;
+	}
+}
 
-	memset(req, 0, sizeof(*req));
-	errmsg[0] = '\0';
-	request_defaults(req);
+/* Decode a line the scanner declined, through jansson. */
+static enum mp_error decode_general(const char *line, size_t len, struct mp_request *req,
+				    char *errmsg)
+{
+	struct members m = { 0 };
+	struct jpair *pairs;
+	enum mp_error r;
+	const char *key;
+	json_t *root, *v;
+	size_t i = 0;
 
 	root = load_line(line, len, errmsg);
 	if (!root)
@@ -501,18 +581,58 @@ enum mp_error mp_request_decode(const char *line, size_t len, struct mp_request 
 		set_errmsg(errmsg, "request: must be a JSON object");
 		return MP_ERR_BAD_REQUEST;
 	}
-
-	r = decode_id(root, req, errmsg);
-	if (r == MP_OK)
-		r = decode_op(root, req, errmsg);
-	if (r == MP_OK) {
-		request_defaults(req);
-		r = check_unknown_fields(root, req, errmsg);
+	pairs = calloc(json_object_size(root) + 1, sizeof(*pairs));
+	if (!pairs) {
+		json_decref(root);
+		set_errmsg(errmsg, "request: out of memory");
+		return MP_ERR_BAD_REQUEST;
 	}
-	if (r == MP_OK)
-		r = decode_fields(root, req, errmsg);
+	json_object_foreach(root, key, v) {
+		pairs[i].key = key;
+		pairs[i].key_len = strlen(key);
+		jv_of_json(v, &pairs[i].v);
+		i++;
+	}
+	m.pairs = pairs;
+	m.n = i;
+	r = decode_members(&m, req, errmsg);
+	free(pairs);
 	json_decref(root);
 	return r;
+}
+
+/* Start a decode: req reset to its defaults, the line without a trailing '\r'. */
+static void decode_begin(const char *line, size_t *len, struct mp_request *req, char *errmsg)
+{
+	memset(req, 0, sizeof(*req));
+	errmsg[0] = '\0';
+	request_defaults(req);
+	if (line && *len > 0 && line[*len - 1] == '\r')
+		(*len)--;
+}
+
+/* Decode one request line: the scanner's fast path, else jansson. */
+enum mp_error mp_request_decode(const char *line, size_t len, struct mp_request *req,
+				char errmsg[MP_ERRMSG_MAX])
+{
+	struct jpair pairs[JSCAN_PAIRS_MAX];
+	struct members m = { pairs, 0 };
+	int n;
+
+	decode_begin(line, &len, req, errmsg);
+	n = jscan_object(line, len, pairs);
+	if (n < 0)
+		return decode_general(line, len, req, errmsg);
+	m.n = (size_t)n;
+	return decode_members(&m, req, errmsg);
+}
+
+/* Decode one request line through jansson alone. */
+enum mp_error mp_request_decode_general(const char *line, size_t len, struct mp_request *req,
+					char errmsg[MP_ERRMSG_MAX])
+{
+	decode_begin(line, &len, req, errmsg);
+	return decode_general(line, len, req, errmsg);
 }
 
 /* A JSON string of the first len bytes of s; invalid UTF-8 becomes '?'. */

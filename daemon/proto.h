@@ -21,6 +21,14 @@
  */
 enum mp_error mp_request_decode(const char *line, size_t len, struct mp_request *req,
 				char errmsg[MP_ERRMSG_MAX]);
+/*
+ * The same through jansson alone.  mp_request_decode() takes the common
+ * shape of request through jscan (no tree, no allocation) and hands every
+ * other line to this; the two must give identical results, which the
+ * request fuzzer checks.
+ */
+enum mp_error mp_request_decode_general(const char *line, size_t len, struct mp_request *req,
+					char errmsg[MP_ERRMSG_MAX]);
 
 /*
  * Encoders.  Each returns a malloc'd NUL-terminated response line ending in

@@ -3,9 +3,11 @@
  * responses it leads to.  Checks the decoder's contract (every value of an
  * accepted request within its documented range, a message on every error,
  * the id readable whatever happens), that an accepted probe of an IP
- * literal always formats as an mtr-packet command, and that every encoder
+ * literal always formats as an mtr-packet command, that every encoder
  * writes one JSON object line echoing the id (the direct probe result
- * encoder byte for byte like the general one).
+ * encoder byte for byte like the general one), and that the fast path
+ * through jscan decodes exactly as jansson alone does (the same result,
+ * message, id and options).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -213,6 +215,34 @@ static void check_answers(const struct mp_request *req, size_t size)
 	}
 }
 
+/* The scanner's fast path decodes exactly as jansson alone does. */
+static void check_same_as_general(const char *line, size_t size, enum mp_error r,
+				  const char *errmsg, const struct mp_request *req)
+{
+	char msg2[MP_ERRMSG_MAX];
+	struct mp_request req2;
+	enum mp_error r2;
+
+	r2 = mp_request_decode_general(line, size, &req2, msg2);
+	FUZZ_CHECK(r2 == r, "fast path %s, jansson %s", mp_error_name(r), mp_error_name(r2));
+	FUZZ_CHECK(strcmp(msg2, errmsg) == 0, "fast path \"%s\", jansson \"%s\"", errmsg, msg2);
+	FUZZ_CHECK(req2.id.kind == req->id.kind && req2.id.num == req->id.num &&
+			   req2.id.str_len == req->id.str_len &&
+			   (req->id.kind != MP_ID_STRING ||
+			    memcmp(req2.id.str, req->id.str, req->id.str_len + 1) == 0),
+		   "id differs");
+	if (r == MP_OK) {
+		FUZZ_CHECK(req2.op == req->op, "op differs");
+		FUZZ_CHECK(memcmp(&req2.probe, &req->probe, sizeof(req->probe)) == 0,
+			   "probe options differ");
+		FUZZ_CHECK(memcmp(&req2.trace, &req->trace, sizeof(req->trace)) == 0,
+			   "trace options differ");
+		FUZZ_CHECK(memcmp(req2.feature, req->feature, sizeof(req->feature)) == 0,
+			   "feature differs");
+	}
+	mp_request_clear(&req2);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *line = fuzz_copy(data, size);
@@ -231,6 +261,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			   (req.id.str && strlen(req.id.str) == req.id.str_len),
 		   "id string");
 	FUZZ_CHECK(mp_id_copy(&copy, &req.id) == 0, "mp_id_copy");
+	check_same_as_general(line, size, r, errmsg, &req);
 	if (r == MP_OK) {
 		FUZZ_CHECK(errmsg[0] == '\0', "message on success: %s", errmsg);
 		check_decoded(&req);
