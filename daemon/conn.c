@@ -28,6 +28,7 @@
 #include "conn.h"
 #include "idmap.h"
 #include "log.h"
+#include "encode.h"
 #include "proto.h"
 #include "server.h"
 

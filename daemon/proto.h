@@ -1,6 +1,6 @@
 /*
- * Protocol codec: NDJSON request lines to struct mp_request, and results to
- * response lines.  Pure: no I/O, no logging, no global state.
+ * Request decoder: NDJSON request lines to struct mp_request.  Pure: no
+ * I/O, no logging, no global state.
  */
 #ifndef MTRPROBED_PROTO_H
 #define MTRPROBED_PROTO_H
@@ -29,32 +29,5 @@ enum mp_error mp_request_decode(const char *line, size_t len, struct mp_request 
  */
 enum mp_error mp_request_decode_general(const char *line, size_t len, struct mp_request *req,
 					char errmsg[MP_ERRMSG_MAX]);
-
-/*
- * Encoders.  Each returns a malloc'd NUL-terminated response line ending in
- * '\n' and stores its length (without the NUL) in *ret_len, or NULL when out
- * of memory.
- */
-char *mp_encode_error(const struct mp_id *id, enum mp_error code, const char *message,
-		      size_t *ret_len);
-char *mp_encode_probe_result(const struct mp_id *id, const struct mp_probe_result *res,
-			     size_t *ret_len);
-char *mp_encode_check_support(const struct mp_id *id, const char *feature, bool supported,
-			      const char *value, size_t *ret_len);
-char *mp_encode_cleared(const struct mp_id *id, unsigned long cleared, size_t *ret_len);
-char *mp_encode_version(const struct mp_id *id, const char *daemon_version,
-			const char *mtr_packet_version, int workers, size_t *ret_len);
-
-/*
- * Encode obj (a JSON object, reference stolen) with "id" added as a
- * response line.  Used for stats and for trace responses and events.
- */
-char *mp_encode_object(const struct mp_id *id, json_t *obj, size_t *ret_len);
-
-/* JSON value of an id (new reference), for callers building objects. */
-json_t *mp_id_to_json(const struct mp_id *id);
-
-/* The probe result fields as a JSON object (new reference). */
-json_t *mp_probe_result_to_json(const struct mp_probe_result *res);
 
 #endif

@@ -18,6 +18,7 @@
 #include "hopstats.h"
 #include "log.h"
 #include "pool.h"
+#include "encode.h"
 #include "proto.h"
 #include "request.h"
 #include "route.h"
@@ -119,6 +120,7 @@ static void pending_free(struct pending *pd)
 /* A probe request ended. */
 static void probe_done(void *arg, uint64_t tag, const struct sched_outcome *o)
 {
+	char buf[MP_PROBE_ANSWER_MAX];
 	struct pending *pd = arg;
 	size_t len = 0;
 	char *line;
@@ -127,6 +129,8 @@ static void probe_done(void *arg, uint64_t tag, const struct sched_outcome *o)
 		; /* nobody to tell */
 	} else if (o->err != MP_OK) {
 		answer_error(pd, o->err, o->msg);
+	} else if ((len = mp_encode_probe_result_into(buf, sizeof(buf), &pd->id, o->res)) > 0) {
+		conn_answer(pd->conn_id, buf, len, pd->cost);
 	} else {
 		line = mp_encode_probe_result(&pd->id, o->res, &len);
 		answer_line(pd, line, len);

@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 
+#include "daemon/encode.h"
 #include "daemon/proto.h"
 #include "fuzz.h"
 

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/encode.h"
 #include "daemon/proto.h"
 
 /* ---- helpers ---------------------------------------------------------- */
@@ -1488,6 +1489,45 @@ END_TEST
  * as null from the direct encoder but as a number from the general one.
  * Both now write the number.
  */
+/* The direct writer: exact bytes into a caller's buffer, 0 when it cannot. */
+START_TEST(test_encode_probe_into)
+{
+	static const char want[] =
+		"{\"id\":-9223372036854775808,\"success\":true,\"result\":\"reply\","
+		"\"time_ms\":0.126,\"responder\":\"127.0.0.1\",\"mpls\":[],"
+		"\"address\":\"127.0.0.1\",\"ip_version\":4}\n";
+	struct mp_id id = { .kind = MP_ID_INT, .num = INT64_MIN };
+	struct mp_id sid = { .kind = MP_ID_STRING, .str = (char *)"a\"b", .str_len = 3 };
+	struct mp_probe_result res;
+	char buf[MP_PROBE_ANSWER_MAX];
+	size_t n;
+
+	reply_result(&res);
+	n = mp_encode_probe_result_into(buf, sizeof(buf), &id, &res);
+	ck_assert_uint_eq(n, sizeof(want) - 1);
+	ck_assert(memcmp(buf, want, n) == 0);
+	/* exactly the room it needs, and one byte less */
+	ck_assert_uint_eq(mp_encode_probe_result_into(buf, n, &id, &res), n);
+	ck_assert_uint_eq(mp_encode_probe_result_into(buf, n - 1, &id, &res), 0);
+	/* an id to escape is left to jansson */
+	ck_assert_uint_eq(mp_encode_probe_result_into(buf, sizeof(buf), &sid, &res), 0);
+	sid.str = (char *)"a-b";
+	n = mp_encode_probe_result_into(buf, sizeof(buf), &sid, &res);
+	ck_assert_uint_gt(n, 0);
+	ck_assert(memcmp(buf, "{\"id\":\"a-b\",\"success\":true,", 27) == 0);
+	/* times: microseconds, one fractional digit at least */
+	res.time_ms = 12.0;
+	n = mp_encode_probe_result_into(buf, sizeof(buf), &id, &res);
+	ck_assert_ptr_nonnull(memmem(buf, n, "\"time_ms\":12.0,", 15));
+	res.time_ms = 0.0004;
+	n = mp_encode_probe_result_into(buf, sizeof(buf), &id, &res);
+	ck_assert_ptr_nonnull(memmem(buf, n, "\"time_ms\":0.0,", 14));
+	res.time_ms = 1.2506;
+	n = mp_encode_probe_result_into(buf, sizeof(buf), &id, &res);
+	ck_assert_ptr_nonnull(memmem(buf, n, "\"time_ms\":1.251,", 16));
+}
+END_TEST
+
 START_TEST(test_encode_probe_huge_time)
 {
 	static const double times[] = { 999999999999.999, 1e12, 3600000000000.0,
@@ -1539,6 +1579,7 @@ static TCase *encode_tcase(void)
 	tcase_add_test(tc, test_encode_object);
 	tcase_add_test(tc, test_encode_probe_fast_equals_general);
 	tcase_add_test(tc, test_encode_probe_huge_time);
+	tcase_add_test(tc, test_encode_probe_into);
 	return tc;
 }
 
