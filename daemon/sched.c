@@ -307,9 +307,9 @@ static void probe_answer(struct probe *p, const char *word, long rtt_us, const c
 	int i;
 
 	memset(&res, 0, sizeof(res));
-	snprintf(res.result, sizeof(res.result), "%s", word);
+	str_copy(res.result, sizeof(res.result), word);
 	res.time_ms = rtt_us >= 0 ? (double)rtt_us / 1000.0 : -1.0;
-	snprintf(res.responder, sizeof(res.responder), "%s", responder ? responder : "");
+	str_copy(res.responder, sizeof(res.responder), responder ? responder : "");
 	if (mpls_count > 0) {
 		memcpy(res.mpls, mpls, (size_t)mpls_count * sizeof(*mpls));
 		res.mpls_count = mpls_count;

@@ -2,10 +2,20 @@
 #ifndef MTRPROBED_UTIL_H
 #define MTRPROBED_UTIL_H
 
+#include <string.h>
 #include <sys/time.h>
 #include <time.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Copy the NUL-terminated src into dst (size bytes), cut to fit; dst is always terminated. */
+static inline void str_copy(char *dst, size_t size, const char *src)
+{
+	size_t n = strnlen(src, size - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
 
 /* Seconds on the monotonic clock. */
 static inline double mono_now(void)
