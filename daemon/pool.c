@@ -561,10 +561,13 @@ bool pool_all_busy(void)
 /* True if some worker is up or starting. */
 bool pool_any_alive(void)
 {
-	for (int i = 0; i < P.n; i++)
-		if (worker_usable(&P.workers[i]) ||
-		    (P.workers[i].state == WORKER_STARTING && !P.workers[i].retiring))
+	for (int i = 0; i < P.n; i++) {
+		const struct worker *w = &P.workers[i];
+
+		/* A worker starting after a crash-loop death or a failed start is not counted. */
+		if (worker_usable(w) || (w->state == WORKER_STARTING && !w->retiring && w->failures == 0))
 			return true;
+	}
 	return false;
 }
 

@@ -47,7 +47,7 @@ void pool_stop(void);
 struct worker *pool_pick(enum wtask_class cls);
 /* True if no worker can take any task now (cheap check before a dispatch pass). */
 bool pool_all_busy(void);
-/* True if some worker is up or starting. */
+/* True if some worker is up, or starting other than after a crash-loop death or a failed start. */
 bool pool_any_alive(void);
 /*
  * Write probe t (cmd without its token) to w, chosen by pool_pick(); t's

@@ -1035,6 +1035,33 @@ START_TEST(test_restart_backoff)
 }
 END_TEST
 
+/*
+ * 9c'. A worker that died without answering is starting again (its start-up
+ * check not answered yet) when a queued probe's deadline passes: no worker
+ * is running, the answer is process-error, not overloaded.  A worker
+ * restarted after working counts as running: the probe waits for it.
+ */
+START_TEST(test_crash_loop_not_alive)
+{
+	struct who u = { 1, 1000, false };
+	long tag;
+
+	start_pool();
+	fake_hold_feature("send-probe");
+	ck_assert(pool_child_exited(fake_proc(0)->pid, EXIT_STATUS(1)));
+	wait_start(2, 1.0);
+	ck_assert(!worker_usable(worker_of(fake_proc(1))));
+	ck_assert(!pool_any_alive());
+	tag = submit(u, MP_PROTO_ICMP, 64, 1, 0.2);
+	PUMP_UNTIL(recs[tag].calls == 1, 1.0);
+	ck_assert_int_eq(recs[tag].calls, 1);
+	ck_assert_int_eq(recs[tag].err, MP_ERR_PROCESS);
+	ck_assert_str_eq(recs[tag].msg, "no mtr-packet worker is running");
+	ck_assert(!recs[tag].sent);
+	check_invariant();
+}
+END_TEST
+
 /* 9d. A start that fails for lack of descriptors is tried again within a second. */
 START_TEST(test_restart_emfile)
 {
@@ -1522,6 +1549,7 @@ static Suite *engine_suite(void)
 	tcase_add_test(tc, test_restart_now);
 	tcase_add_test(tc, test_restart_log);
 	tcase_add_test(tc, test_restart_backoff);
+	tcase_add_test(tc, test_crash_loop_not_alive);
 	tcase_add_test(tc, test_restart_emfile);
 	tcase_add_test(tc, test_first_start_emfile);
 	tcase_add_test(tc, test_counters_random);
