@@ -309,10 +309,23 @@ static void pool_worker_down(struct worker *w)
 	P.hooks->room(); /* what it held may be retried elsewhere */
 }
 
+/*
+ * Whether w should be asked to confirm the probes sent: only once as many
+ * as a quarter of max_burst are unconfirmed, so that a lone probe costs no
+ * ping (a write, a read and a pass of mtr-packet's loop), and the
+ * confirmations are on their way well before max_burst holds probes back.
+ */
+static bool pool_ping_due(const struct worker *w)
+{
+	uint64_t after = srv.cfg.max_burst >= 4 ? (uint64_t)srv.cfg.max_burst / 4 : 1;
+
+	return worker_usable(w) && P.sent_seq - w->confirmed_seq >= after;
+}
+
 /* Tasks of w ended: work may go on. */
 static void pool_worker_room(struct worker *w)
 {
-	if (worker_usable(w) && w->confirmed_seq < P.sent_seq)
+	if (pool_ping_due(w))
 		worker_ping(w, P.sent_seq);
 	P.hooks->room();
 }
@@ -450,11 +463,11 @@ static bool worker_has_room(const struct worker *w, double now)
 	return worker_usable(w) && now >= w->paused_until && w->inflight < WORKER_MAX_INFLIGHT;
 }
 
-/* Ping every worker that has not confirmed the latest probes. */
+/* Ping every worker that has not confirmed enough of the latest probes (pool_ping_due()). */
 void pool_flush(void)
 {
 	for (int i = 0; i < P.n; i++)
-		if (worker_usable(&P.workers[i]) && P.workers[i].confirmed_seq < P.sent_seq)
+		if (pool_ping_due(&P.workers[i]))
 			worker_ping(&P.workers[i], P.sent_seq);
 }
 

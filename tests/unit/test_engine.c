@@ -812,6 +812,37 @@ START_TEST(test_pacing)
 }
 END_TEST
 
+/*
+ * 7a'. Probes one at a time cost no ping until a quarter of max_burst are
+ * unconfirmed; then the worker is asked to confirm them.
+ */
+START_TEST(test_no_ping_for_lone_probes)
+{
+	struct who root = { 1, 0, true };
+	struct fake_proc *p;
+
+	srv.cfg.max_burst = 40;
+	start_pool();
+	p = fake_proc(0);
+	for (int i = 0; i < 9; i++) {
+		submit_ok(root, MP_PROTO_ICMP, 64, 1, 5);
+		pump();
+		ck_assert_int_eq(answer_all(REPLY), 1);
+		pump();
+	}
+	ck_assert_uint_eq(fake_probes(p), 9);
+	ck_assert_uint_eq(pings(p, false), 0);
+	submit_ok(root, MP_PROTO_ICMP, 64, 1, 5);
+	pump();
+	/* the ping, answered, then the one that proves a later pass (worker_ping()) */
+	ck_assert_uint_eq(pings(p, false), 2);
+	ck_assert_int_eq(answer_all(REPLY), 1);
+	pump();
+	ck_assert_uint_eq(done_calls, 10);
+	check_invariant();
+}
+END_TEST
+
 /* 7b. Pacing counts every worker: one that does not confirm holds back all. */
 START_TEST(test_pacing_two_workers)
 {
@@ -1544,6 +1575,7 @@ static Suite *engine_suite(void)
 	tcase_add_test(tc, test_exhausted);
 	tcase_add_test(tc, test_pacing);
 	tcase_add_test(tc, test_pacing_two_workers);
+	tcase_add_test(tc, test_no_ping_for_lone_probes);
 	tcase_add_test(tc, test_grow_shrink);
 	tcase_add_test(tc, test_restart_delay_table);
 	tcase_add_test(tc, test_restart_now);
