@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/queue.h>
 #include <sys/syscall.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -44,19 +45,57 @@ struct wproc {
 	char last_stderr[200];
 	struct log_ratelimit stderr_rl;
 	struct log_ratelimit garbage_rl;
+	bool dirty;                  /* on the flush list */
+	TAILQ_ENTRY(wproc) dlink;
 };
 
-/* Lines on stdout. */
+/*
+ * Commands are not written one by one: wproc_write() appends to the
+ * process's output buffer and puts it on the flush list, and the flush
+ * event, run once the callbacks of this pass of the loop are done, writes
+ * each buffer with one system call.  A probe goes out in the pass that
+ * took its request, without a round through epoll for the pipe to be
+ * writable; only what the pipe does not take waits for EV_WRITE.
+ */
+static struct {
+	struct event *flush_ev;
+	TAILQ_HEAD(wproc_dirty, wproc) dirty;
+} WP = { .dirty = TAILQ_HEAD_INITIALIZER(WP.dirty) };
+
+/*
+ * Take the next line of in into buf (WPROC_LINE_MAX + 1 bytes, no
+ * allocation), or into *big (malloc'd) when it is longer.  Its length, or
+ * -1 when in holds no whole line.
+ */
+static ssize_t wproc_take_line(struct evbuffer *in, char *buf, char **big)
+{
+	size_t eol_len = 0, len;
+	struct evbuffer_ptr eol = evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_LF);
+
+	*big = NULL;
+	if (eol.pos < 0)
+		return -1;
+	len = (size_t)eol.pos;
+	if (len > WPROC_LINE_MAX) {
+		*big = evbuffer_readln(in, &len, EVBUFFER_EOL_LF);
+		return *big ? (ssize_t)len : -1;
+	}
+	evbuffer_remove(in, buf, len + eol_len);
+	buf[len] = '\0';
+	return (ssize_t)len;
+}
+
+/* Lines on stdout, each copied out of the buffer (the callback may end p). */
 static void wproc_read_cb(struct bufferevent *bev, void *arg)
 {
+	char buf[WPROC_LINE_MAX + 1], *big;
 	struct wproc *p = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
-	size_t len;
-	char *line;
+	ssize_t len;
 
-	while (p->bev && (line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF))) {
-		p->cbs->line(p->arg, line, len);
-		free(line);
+	while (p->bev && (len = wproc_take_line(in, buf, &big)) >= 0) {
+		p->cbs->line(p->arg, big ? big : buf, (size_t)len);
+		free(big);
 	}
 	if (p->bev && evbuffer_get_length(in) > WPROC_LINE_MAX) {
 		if (log_ratelimit_ok(&p->garbage_rl))
@@ -66,6 +105,32 @@ static void wproc_read_cb(struct bufferevent *bev, void *arg)
 	}
 	if (p->bev)
 		p->cbs->batch_done(p->arg);
+}
+
+/* Write what each process on the flush list has waiting. */
+static void wproc_flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct wproc *p;
+
+	while ((p = TAILQ_FIRST(&WP.dirty))) {
+		struct evbuffer *out;
+
+		TAILQ_REMOVE(&WP.dirty, p, dlink);
+		p->dirty = false;
+		if (!p->bev)
+			continue;
+		out = bufferevent_get_output(p->bev);
+		evbuffer_write(out, bufferevent_getfd(p->bev));
+		/* The rest (or an error) is left to the bufferevent. */
+		if (evbuffer_get_length(out) > 0)
+			bufferevent_enable(p->bev, EV_WRITE);
+	}
+}
+
+/* The output buffer drained: no need to watch for writability. */
+static void wproc_write_cb(struct bufferevent *bev, void *arg)
+{
+	bufferevent_disable(bev, EV_WRITE);
 }
 
 /* stdout closed or failed: most likely the process exited (the reap tells how). */
@@ -303,8 +368,8 @@ static void *wproc_start(const char *path, const struct wlink_cbs *cbs, void *ar
 	if (!p->errbev)
 		close(ep[0]);
 	if (p->bev) {
-		bufferevent_setcb(p->bev, wproc_read_cb, NULL, wproc_event_cb, p);
-		bufferevent_enable(p->bev, EV_READ | EV_WRITE);
+		bufferevent_setcb(p->bev, wproc_read_cb, wproc_write_cb, wproc_event_cb, p);
+		bufferevent_enable(p->bev, EV_READ);
 	}
 	if (p->errbev) {
 		bufferevent_setcb(p->errbev, wproc_stderr_cb, NULL, wproc_stderr_event_cb, p);
@@ -323,7 +388,20 @@ static int wproc_write(void *link, const char *data, size_t len)
 
 	if (!p->bev)
 		return -EPIPE;
-	return bufferevent_write(p->bev, data, len) < 0 ? -ENOMEM : 0;
+	if (evbuffer_add(bufferevent_get_output(p->bev), data, len) < 0)
+		return -ENOMEM;
+	if (!WP.flush_ev)
+		WP.flush_ev = event_new(srv.base, -1, 0, wproc_flush_cb, NULL);
+	if (!WP.flush_ev) {
+		bufferevent_enable(p->bev, EV_WRITE); /* written when the pipe is writable */
+		return 0;
+	}
+	if (!p->dirty) {
+		p->dirty = true;
+		TAILQ_INSERT_TAIL(&WP.dirty, p, dlink);
+	}
+	event_active(WP.flush_ev, EV_TIMEOUT, 0);
+	return 0;
 }
 
 /* SIGKILL the process and stop reading its stdout. */
@@ -342,6 +420,8 @@ static void wproc_kill(void *link)
 /* Free p's buffers. */
 static void wproc_free(struct wproc *p)
 {
+	if (p->dirty)
+		TAILQ_REMOVE(&WP.dirty, p, dlink);
 	if (p->bev)
 		bufferevent_free(p->bev);
 	if (p->errbev)
