@@ -45,17 +45,19 @@ struct wproc {
 	char last_stderr[200];
 	struct log_ratelimit stderr_rl;
 	struct log_ratelimit garbage_rl;
+	struct evbuffer *pending;    /* commands not written yet (the flush list writes them) */
 	bool dirty;                  /* on the flush list */
 	TAILQ_ENTRY(wproc) dlink;
 };
 
 /*
  * Commands are not written one by one: wproc_write() appends to the
- * process's output buffer and puts it on the flush list, and the flush
+ * process's pending buffer and puts it on the flush list, and the flush
  * event, run once the callbacks of this pass of the loop are done, writes
  * each buffer with one system call.  A probe goes out in the pass that
  * took its request, without a round through epoll for the pipe to be
- * writable; only what the pipe does not take waits for EV_WRITE.
+ * writable; only what the pipe does not take moves to the bufferevent,
+ * which writes it when the pipe is writable again.
  */
 static struct {
 	struct event *flush_ev;
@@ -120,17 +122,13 @@ static void wproc_flush_cb(evutil_socket_t fd, short what, void *arg)
 		if (!p->bev)
 			continue;
 		out = bufferevent_get_output(p->bev);
-		evbuffer_write(out, bufferevent_getfd(p->bev));
+		/* Behind what the bufferevent still has to write, or all at once. */
+		if (evbuffer_get_length(out) == 0)
+			evbuffer_write(p->pending, bufferevent_getfd(p->bev));
 		/* The rest (or an error) is left to the bufferevent. */
-		if (evbuffer_get_length(out) > 0)
-			bufferevent_enable(p->bev, EV_WRITE);
+		if (evbuffer_get_length(p->pending) > 0)
+			bufferevent_write_buffer(p->bev, p->pending);
 	}
-}
-
-/* The output buffer drained: no need to watch for writability. */
-static void wproc_write_cb(struct bufferevent *bev, void *arg)
-{
-	bufferevent_disable(bev, EV_WRITE);
 }
 
 /* stdout closed or failed: most likely the process exited (the reap tells how). */
@@ -368,8 +366,8 @@ static void *wproc_start(const char *path, const struct wlink_cbs *cbs, void *ar
 	if (!p->errbev)
 		close(ep[0]);
 	if (p->bev) {
-		bufferevent_setcb(p->bev, wproc_read_cb, wproc_write_cb, wproc_event_cb, p);
-		bufferevent_enable(p->bev, EV_READ);
+		bufferevent_setcb(p->bev, wproc_read_cb, NULL, wproc_event_cb, p);
+		bufferevent_enable(p->bev, EV_READ | EV_WRITE);
 	}
 	if (p->errbev) {
 		bufferevent_setcb(p->errbev, wproc_stderr_cb, NULL, wproc_stderr_event_cb, p);
@@ -388,14 +386,14 @@ static int wproc_write(void *link, const char *data, size_t len)
 
 	if (!p->bev)
 		return -EPIPE;
-	if (evbuffer_add(bufferevent_get_output(p->bev), data, len) < 0)
-		return -ENOMEM;
 	if (!WP.flush_ev)
 		WP.flush_ev = event_new(srv.base, -1, 0, wproc_flush_cb, NULL);
-	if (!WP.flush_ev) {
-		bufferevent_enable(p->bev, EV_WRITE); /* written when the pipe is writable */
-		return 0;
-	}
+	if (!p->pending)
+		p->pending = evbuffer_new();
+	if (!WP.flush_ev || !p->pending) /* written when the pipe is writable */
+		return bufferevent_write(p->bev, data, len) < 0 ? -ENOMEM : 0;
+	if (evbuffer_add(p->pending, data, len) < 0)
+		return -ENOMEM;
 	if (!p->dirty) {
 		p->dirty = true;
 		TAILQ_INSERT_TAIL(&WP.dirty, p, dlink);
@@ -422,6 +420,8 @@ static void wproc_free(struct wproc *p)
 {
 	if (p->dirty)
 		TAILQ_REMOVE(&WP.dirty, p, dlink);
+	if (p->pending)
+		evbuffer_free(p->pending);
 	if (p->bev)
 		bufferevent_free(p->bev);
 	if (p->errbev)
