@@ -6,7 +6,7 @@
 # out of memory; prints the reproducer's path and its bytes in hex, and
 # ends with "N passed, N failed".
 #   tests/fuzz/run.sh [SECONDS [TARGET...]]
-# TARGET: request, reply, config, packet_line (default: all).
+# TARGET: request, reply, config, packet_line, addr (default: all).
 # Environment: CC (default clang-14); FUZZ_KEEP=1 keeps the temporary
 # directory even when every target passed (it is always kept on failure).
 set -u
@@ -20,7 +20,7 @@ case $seconds in
 	;;
 esac
 [ $# -gt 0 ] && shift
-targets=${*:-request reply config packet_line}
+targets=${*:-request reply config packet_line addr}
 cc=${CC:-clang-14}
 
 # The sources each target links: the pure modules it exercises, no more.
@@ -30,6 +30,7 @@ sources() {
 	reply) echo daemon/mtrpkt.c daemon/proto.c daemon/protocol.c ;;
 	config) echo daemon/config.c ;;
 	packet_line) echo client/pktcmd.c daemon/proto.c daemon/protocol.c daemon/mtrpkt.c ;;
+	addr) echo daemon/addrfmt.c ;;
 	*) return 1 ;;
 	esac
 }
