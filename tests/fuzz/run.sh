@@ -26,10 +26,10 @@ cc=${CC:-clang-14}
 # The sources each target links: the pure modules it exercises, no more.
 sources() {
 	case $1 in
-	request) echo daemon/proto.c daemon/protocol.c daemon/mtrpkt.c ;;
-	reply) echo daemon/mtrpkt.c daemon/proto.c daemon/protocol.c ;;
+	request) echo daemon/proto.c daemon/protocol.c daemon/mtrpkt.c daemon/addrfmt.c ;;
+	reply) echo daemon/mtrpkt.c daemon/addrfmt.c daemon/proto.c daemon/protocol.c ;;
 	config) echo daemon/config.c ;;
-	packet_line) echo client/pktcmd.c daemon/proto.c daemon/protocol.c daemon/mtrpkt.c ;;
+	packet_line) echo client/pktcmd.c daemon/proto.c daemon/protocol.c daemon/mtrpkt.c daemon/addrfmt.c ;;
 	addr) echo daemon/addrfmt.c ;;
 	*) return 1 ;;
 	esac
