@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "addrfmt.h"
 #include "dnscache.h"
 #include "route.h"
 #include "util.h"
@@ -21,19 +22,19 @@
 
 static struct dnscache *route_cache;
 
-/* Canonical form and version of an IP literal, or 0. */
+/*
+ * Canonical form and version of an IP literal, or 0.  Runs for every probe
+ * (its target and local_ip): addr_canon(), not inet_pton() and inet_ntop().
+ */
 int addr_literal_version(const char *text, char ret[MP_ADDR_MAX])
 {
-	unsigned char buf[sizeof(struct in6_addr)];
+	/* A text of MP_ADDR_MAX characters or more is no address: addr_canon() refuses it. */
+	size_t len = strnlen(text, MP_ADDR_MAX);
 
-	if (inet_pton(AF_INET, text, buf) == 1) {
-		inet_ntop(AF_INET, buf, ret, MP_ADDR_MAX);
+	if (addr_canon(4, text, len, ret) == 0)
 		return 4;
-	}
-	if (inet_pton(AF_INET6, text, buf) == 1) {
-		inet_ntop(AF_INET6, buf, ret, MP_ADDR_MAX);
+	if (addr_canon(6, text, len, ret) == 0)
 		return 6;
-	}
 	return 0;
 }
 
