@@ -9,16 +9,18 @@
 
 #include "addrfmt.h"
 
+/* 1 + the value of each hex digit (either case); 0 for every other byte. */
+static const unsigned char hex_table[256] = {
+	['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5,
+	['5'] = 6, ['6'] = 7, ['7'] = 8, ['8'] = 9, ['9'] = 10,
+	['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+	['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
+};
+
 /* The value of the hex digit c (either case), or -1. */
 static int hex_value(char c)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
+	return hex_table[(unsigned char)c] - 1;
 }
 
 /*
@@ -182,6 +184,17 @@ static char *put_hex16(char *p, unsigned v)
 	return p;
 }
 
+/* Append the groups w[from..to) in hex, separated by ':'. */
+static char *put_groups(char *p, const unsigned *w, int from, int to)
+{
+	for (int i = from; i < to; i++) {
+		if (i > from)
+			*p++ = ':';
+		p = put_hex16(p, w[i]);
+	}
+	return p;
+}
+
 /* The 16 bytes at b as inet_ntop() writes them; returns the end of the text. */
 static char *put_v6(char *p, const unsigned char *b)
 {
@@ -198,28 +211,24 @@ static char *put_v6(char *p, const unsigned char *b)
 			best = i - run + 1;
 		}
 	}
+	/* A single zero group is written "0", not "::". */
 	if (best_len < 2)
-		best = -1;
+		return put_groups(p, w, 0, 8);
 
 	/* An IPv4 address after 6 zero groups, or after 5 and ffff (mapped). */
 	if (best == 0 && (best_len == 6 || (best_len == 5 && w[5] == 0xffff))) {
-		memcpy(p, best_len == 6 ? "::" : "::ffff:", best_len == 6 ? 2 : 7);
-		p += best_len == 6 ? 2 : 7;
+		*p++ = ':';
+		*p++ = ':';
+		if (best_len == 5) {
+			memcpy(p, "ffff:", 5);
+			p += 5;
+		}
 		return put_v4(p, b + 12);
 	}
-	for (int i = 0; i < 8; i++) {
-		if (best >= 0 && i >= best && i < best + best_len) {
-			if (i == best)
-				*p++ = ':';
-			continue;
-		}
-		if (i > 0)
-			*p++ = ':';
-		p = put_hex16(p, w[i]);
-	}
-	if (best >= 0 && best + best_len == 8)
-		*p++ = ':';
-	return p;
+	p = put_groups(p, w, 0, best);
+	*p++ = ':';
+	*p++ = ':';
+	return put_groups(p, w, best + best_len, 8);
 }
 
 size_t addr_format(int family, const void *bin, char out[MP_ADDR_MAX])
