@@ -1,16 +1,17 @@
 /*
  * mtr-packet's line protocol (see docs/DESIGN.md): commands are
- * formatted only from validated numbers and inet_ntop() output, so no byte
+ * formatted only from validated numbers and canonical address text
+ * (addrfmt.c: inet_ntop()'s bytes, without stdio), so no byte
  * the daemon did not check ever reaches mtr-packet; reply lines are parsed
  * strictly where the daemon reads a value and liberally about NAME VALUE
  * pairs it does not know.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "addrfmt.h"
 #include "mtrpkt.h"
 
 /* mtr-packet's own line buffer: longer reply lines are garbage. */
@@ -70,28 +71,15 @@ static int parse_uint(struct span w, size_t max_digits, unsigned long long max,
 	return 0;
 }
 
-/* Address family of ip_version 4 or 6, or -1. */
-static int family_of(int ip_version)
-{
-	return ip_version == 4 ? AF_INET : ip_version == 6 ? AF_INET6 : -1;
-}
-
-/* Canonical form of the address s (len bytes) of ip_version into out (MP_ADDR_MAX). */
+/*
+ * Canonical form of the address s (len bytes) of ip_version into out
+ * (MP_ADDR_MAX): inet_ntop() of inet_pton(), done without either (this
+ * runs for every probe and every reply).  -EINVAL for anything but an
+ * address of that version (empty, too long, holding a NUL, ...).
+ */
 static int canon_addr(int ip_version, const char *s, size_t len, char *out)
 {
-	char tmp[MP_ADDR_MAX];
-	unsigned char bin[sizeof(struct in6_addr)];
-	int family = family_of(ip_version);
-
-	if (family < 0 || len < 1 || len >= sizeof(tmp) || memchr(s, '\0', len))
-		return -EINVAL;
-	memcpy(tmp, s, len);
-	tmp[len] = '\0';
-	if (inet_pton(family, tmp, bin) != 1)
-		return -EINVAL;
-	if (!inet_ntop(family, bin, out, MP_ADDR_MAX))
-		return -EINVAL;
-	return 0;
+	return addr_canon(ip_version, s, len, out);
 }
 
 /* Canonical form of a NUL-terminated address field of a command. */

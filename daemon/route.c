@@ -7,11 +7,11 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "addrfmt.h"
 #include "dnscache.h"
 #include "route.h"
 #include "util.h"
@@ -21,19 +21,19 @@
 
 static struct dnscache *route_cache;
 
-/* Canonical form and version of an IP literal, or 0. */
+/*
+ * Canonical form and version of an IP literal, or 0.  Runs for every probe
+ * (its target and local_ip): addr_canon(), not inet_pton() and inet_ntop().
+ */
 int addr_literal_version(const char *text, char ret[MP_ADDR_MAX])
 {
-	unsigned char buf[sizeof(struct in6_addr)];
+	/* A text of MP_ADDR_MAX characters or more is no address: addr_canon() refuses it. */
+	size_t len = strnlen(text, MP_ADDR_MAX);
 
-	if (inet_pton(AF_INET, text, buf) == 1) {
-		inet_ntop(AF_INET, buf, ret, MP_ADDR_MAX);
+	if (addr_canon(4, text, len, ret) == 0)
 		return 4;
-	}
-	if (inet_pton(AF_INET6, text, buf) == 1) {
-		inet_ntop(AF_INET6, buf, ret, MP_ADDR_MAX);
+	if (addr_canon(6, text, len, ret) == 0)
 		return 6;
-	}
 	return 0;
 }
 
@@ -101,15 +101,40 @@ static int route_lookup(const char *address, int ip_version, int64_t mark, char 
 	return r;
 }
 
+/* Longest cache key: an address, '#', a mark of up to 20 characters, the NUL. */
+#define ROUTE_KEY_MAX (MP_ADDR_MAX + 24)
+
+/*
+ * The cache key of (address, mark): "ADDRESS#MARK", the mark in decimal
+ * ("#-1" for none).  Written by hand: this runs for every probe.
+ */
+static void route_key(char key[ROUTE_KEY_MAX], const char *address, int64_t mark)
+{
+	char digits[24], *d = digits + sizeof(digits);
+	uint64_t m = mark < 0 ? -(uint64_t)mark : (uint64_t)mark;
+	size_t n = strnlen(address, MP_ADDR_MAX - 1);
+
+	memcpy(key, address, n);
+	key[n++] = '#';
+	do {
+		*--d = (char)('0' + m % 10);
+		m /= 10;
+	} while (m > 0);
+	if (mark < 0)
+		*--d = '-';
+	memcpy(key + n, d, (size_t)(digits + sizeof(digits) - d));
+	key[n + (size_t)(digits + sizeof(digits) - d)] = '\0';
+}
+
 /* The source address for address (cached); 0 or -errno. */
 int route_source(const char *address, int ip_version, int64_t mark, char ret_src[MP_ADDR_MAX])
 {
 	struct dnscache_result res;
-	char key[MP_ADDR_MAX + 24];
+	char key[ROUTE_KEY_MAX];
 	double now = mono_now();
 	int r;
 
-	snprintf(key, sizeof(key), "%s#%lld", address, (long long)mark);
+	route_key(key, address, mark);
 	if (dnscache_lookup(route_cache, key, ip_version, now, &res) == DNSCACHE_HIT) {
 		memcpy(ret_src, res.addrs[0].text, MP_ADDR_MAX);
 		return 0;
