@@ -14,7 +14,8 @@
  *   pass.c            the engine every pass runs on: requests out, answers
  *                     in, the figures
  *   report.c          the table, the --summary lines and the JSON object
- *   pass_*.c          the passes, one family a file
+ *   pass_*.c          the passes, one family a file, and the modes that
+ *                     are not passes (pass_memory.c, pass_deadline.c)
  *
  * Adding a pass: a pass_FAMILY.c that defines a struct pass_family, a line
  * in the registry in main.c, the file in meson.build, and its name in the
@@ -123,6 +124,8 @@ struct options {
 	long hold_probes;         /* --hold-probes, 0 = not this mode */
 	long hold_conns;          /* --hold-connections, 0 = not this mode */
 	long daemon_pid;          /* --daemon-pid, for VmRSS */
+	long deadline_probes;     /* --deadline-probes, 0 = not this mode */
+	long connections;         /* --connections: for --deadline-probes */
 };
 
 /* How many answers carried one result word. */
@@ -278,6 +281,7 @@ double quantile(const double *v, long n, double q);
 int set_nonblock(int fd);
 void big_socket_buffers(int fd);
 void big_pipe(int fd);
+long status_kb(long pid, const char *name);
 long vmrss_kb(long pid);
 
 /* io.c */
@@ -288,12 +292,15 @@ int daemon_hello(const char *path, struct daemon_info *info, char *err, size_t e
 int daemon_stats(const char *path, struct daemon_stats *st, char *err, size_t errlen);
 int daemon_settled(const char *path, struct daemon_stats *st);
 bool drain_answers(int fd, long *lines);
+bool daemon_answer_parse(const char *line, size_t len, long long *id, char *word,
+			 double *rtt_ms);
 void daemon_pass(struct pass *p, const struct options *o, int64_t deadline);
 
 /* pass.c */
 bool pass_init(struct pass *p, const struct pass_def *def, const struct options *o);
 void pass_free(struct pass *p);
 void pass_fail(struct pass *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void count_word(struct word_count *words, int *nwords, long *other, const char *w);
 void record_answer(struct pass *p, long long id, const char *w, double rtt_ms, int64_t t);
 void run_pass(struct pass *p, const struct options *o, int wfd, int rfd, int64_t deadline);
 void pass_summarise(struct pass *p);
@@ -310,6 +317,9 @@ int print_json(const struct options *o, const struct daemon_info *info, const st
 /* pass_memory.c */
 int hold_probes(const struct options *o);
 int hold_connections(const struct options *o);
+
+/* pass_deadline.c */
+int deadline_probes(const struct options *o);
 
 /* The pass families, one a file. */
 extern const struct pass_family family_throughput; /* pass_throughput.c */

@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -117,10 +118,12 @@ void big_pipe(int fd)
 	(void)fcntl(fd, F_SETPIPE_SZ, PIPE_SIZE);
 }
 
-/* The resident set (VmRSS) of process pid in kB, or -1. */
-long vmrss_kb(long pid)
+/* The "NAME: N kB" line of process pid's /proc status (VmRSS, VmHWM) in
+ * kB, or -1. */
+long status_kb(long pid, const char *name)
 {
 	char path[64], line[256];
+	size_t len = strlen(name);
 	long kb = -1;
 	FILE *f;
 
@@ -129,8 +132,15 @@ long vmrss_kb(long pid)
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+		if (!strncmp(line, name, len) && line[len] == ':' &&
+		    sscanf(line + len + 1, "%ld kB", &kb) == 1)
 			break;
 	fclose(f);
 	return kb;
+}
+
+/* The resident set (VmRSS) of process pid in kB, or -1. */
+long vmrss_kb(long pid)
+{
+	return status_kb(pid, "VmRSS");
 }

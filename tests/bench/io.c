@@ -232,37 +232,54 @@ static size_t daemon_format(const struct options *o, long id, char *buf, size_t 
 	return len < 0 ? 0 : (size_t)len;
 }
 
+/* Parse one answer line of the daemon to a probe: its integer id, its
+ * result word ("error:CODE" for an error) into word (WORD_LEN bytes), and
+ * mtr-packet's round-trip time (NAN when none).  false when the line is
+ * not an answer with an integer id. */
+bool daemon_answer_parse(const char *line, size_t len, long long *id, char *word,
+			 double *rtt_ms)
+{
+	json_error_t jerr;
+	json_t *root, *jid, *e, *tm;
+	const char *s;
+
+	if (len && line[len - 1] == '\r')
+		len--;
+	*rtt_ms = NAN;
+	root = json_loadb(line, len, 0, &jerr);
+	jid = json_object_get(root, "id");
+	if (!json_is_object(root) || !json_is_integer(jid)) {
+		json_decref(root);
+		return false;
+	}
+	*id = json_integer_value(jid);
+	e = json_object_get(root, "error");
+	if (e) {
+		s = json_string_value(json_object_get(e, "code"));
+		snprintf(word, WORD_LEN, "error:%s", s ? s : "?");
+	} else {
+		s = json_string_value(json_object_get(root, "result"));
+		snprintf(word, WORD_LEN, "%s", s ? s : "no-result");
+		tm = json_object_get(root, "time_ms");
+		if (json_is_number(tm))
+			*rtt_ms = json_number_value(tm);
+	}
+	json_decref(root);
+	return true;
+}
+
 /* Handle one answer line from the daemon, read at time t. */
 static void daemon_line(struct pass *p, const char *line, size_t len, int64_t t)
 {
 	char word[WORD_LEN];
-	json_error_t jerr;
-	json_t *root, *id, *e, *tm;
-	const char *s;
-	double rtt_ms = NAN;
+	double rtt_ms;
+	long long id;
 
-	if (len && line[len - 1] == '\r')
-		len--;
-	root = json_loadb(line, len, 0, &jerr);
-	id = json_object_get(root, "id");
-	if (!json_is_object(root) || !json_is_integer(id)) {
+	if (!daemon_answer_parse(line, len, &id, word, &rtt_ms)) {
 		p->unexpected++;
-		json_decref(root);
 		return;
 	}
-	e = json_object_get(root, "error");
-	if (e) {
-		s = json_string_value(json_object_get(e, "code"));
-		snprintf(word, sizeof(word), "error:%s", s ? s : "?");
-	} else {
-		s = json_string_value(json_object_get(root, "result"));
-		snprintf(word, sizeof(word), "%s", s ? s : "no-result");
-		tm = json_object_get(root, "time_ms");
-		if (json_is_number(tm))
-			rtt_ms = json_number_value(tm);
-	}
-	record_answer(p, json_integer_value(id), word, rtt_ms, t);
-	json_decref(root);
+	record_answer(p, id, word, rtt_ms, t);
 }
 
 const struct pass_link daemon_link = {

@@ -19,8 +19,9 @@
  * With --targets N the probes go round-robin to N distinct addresses spread
  * over 127.0.0.0/8 (--print-targets lists them, for fping -f).
  *
- * The memory modes (pass_memory.c) measure the daemon's resident set
- * instead of running passes.
+ * The memory modes (pass_memory.c, pass_deadline.c) measure the daemon's
+ * resident set, and how it answers probes held to their deadline, instead
+ * of running passes.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -140,6 +141,8 @@ int main(int argc, char **argv)
 		return hold_probes(&o);
 	if (o.hold_conns)
 		return hold_connections(&o);
+	if (o.deadline_probes)
+		return deadline_probes(&o);
 	memset(&info, 0, sizeof(info));
 
 	deadline = now_ns() + (int64_t)(o.timeout_s * (double)NS_PER_S);

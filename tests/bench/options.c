@@ -137,6 +137,15 @@ static const struct opt_row opt_table[] = {
 	  "memory mode: open N idle connections, then N more\n"
 	  "that each had a version request answered; report\n"
 	  "VmRSS before and with each set" },
+	{ "deadline-probes", 0, ARG_LONG, "N", 1, N_MAX, F(deadline_probes), NULL, NULL, NULL,
+	  NULL,
+	  "memory mode: hold N probes in flight to --target (a\n"
+	  "documentation address, as for --hold-probes) until\n"
+	  "their deadline; report how they were answered, how\n"
+	  "late after their deadline, and VmRSS" },
+	{ "connections", 0, ARG_LONG, "C", 1, HOLD_CONNS_MAX, F(connections), "1", NULL, NULL,
+	  NULL, "--deadline-probes: spread them over C connections\n"
+	  "(default 1)" },
 	{ "help", 'h', ARG_HELP, NULL, 0, 0, 0, NULL, NULL, NULL, NULL, "print this help" },
 };
 
@@ -184,6 +193,8 @@ static void usage(FILE *f)
 	      "   or: " PROG " -s SOCKET --daemon-pid PID --hold-probes N --target ADDR\n"
 	      "       [--probe-timeout SEC]\n"
 	      "   or: " PROG " -s SOCKET --daemon-pid PID --hold-connections N\n"
+	      "   or: " PROG " -s SOCKET --daemon-pid PID --deadline-probes N --target ADDR\n"
+	      "       [--connections C] [--probe-timeout SEC]\n"
 	      "Measure mtrprobed's throughput and added latency against one mtr-packet\n"
 	      "process driven directly.  Probes go to loopback only.\n"
 	      "\n", f);
@@ -326,11 +337,13 @@ static int opt_read(struct options *o, int argc, char **argv)
  * EXIT_USAGE after a message. */
 static int opt_check_together(const struct options *o)
 {
-	int modes = (o->print_targets ? 1 : 0) + (o->hold_probes ? 1 : 0) + (o->hold_conns ? 1 : 0);
+	int modes = (o->print_targets ? 1 : 0) + (o->hold_probes ? 1 : 0) + (o->hold_conns ? 1 : 0) +
+		    (o->deadline_probes ? 1 : 0);
 	const char *why = NULL;
 
 	if (modes > 1)
-		why = "--print-targets, --hold-probes and --hold-connections exclude each other";
+		why = "--print-targets, --hold-probes, --hold-connections and --deadline-probes "
+		      "exclude each other";
 	else if (o->direct_only + o->daemon_only + (o->passes != 0) > 1)
 		why = "--passes, --direct-only and --daemon-only exclude each other";
 	else if (o->json && o->summary)
@@ -339,8 +352,10 @@ static int opt_check_together(const struct options *o)
 		why = "--target and --targets exclude each other";
 	else if (o->print_targets && !o->targets_arg)
 		why = "--print-targets needs --targets N";
-	else if ((o->hold_probes || o->hold_conns) && !o->daemon_pid)
+	else if ((o->hold_probes || o->hold_conns || o->deadline_probes) && !o->daemon_pid)
 		why = "the memory modes need --daemon-pid PID";
+	else if (o->connections > 1 && !o->deadline_probes)
+		why = "--connections needs --deadline-probes N";
 	if (!why)
 		return EXIT_DONE;
 	fprintf(stderr, PROG ": %s\n", why);
@@ -400,8 +415,8 @@ static int opt_check_paced(const struct options *o)
 		if ((o->passes & (1u << i)) && pass_def_at(i)->paced)
 			paced += 1.0;
 	paced *= (double)o->paced_n / (o->rate > 0 ? o->rate : 1.0) + (double)o->probe_timeout + 1;
-	if (o->rate > 0 && !o->hold_probes && !o->hold_conns && !o->print_targets &&
-	    paced >= o->timeout_s) {
+	if (o->rate > 0 && !o->hold_probes && !o->hold_conns && !o->deadline_probes &&
+	    !o->print_targets && paced >= o->timeout_s) {
 		fprintf(stderr, PROG ": --rate: the paced passes of %ld probes at %g/s need up "
 			"to %.0f s, more than the overall --timeout of %.0f s; lower --paced-n or "
 			"raise --timeout\n", o->paced_n, o->rate, paced, o->timeout_s);
@@ -445,7 +460,7 @@ int parse_options(struct options *o, int argc, char **argv)
 	} else {
 		if (!o->target)
 			o->target = "127.0.0.1";
-		ret = target_check(o, o->hold_probes != 0, &doc);
+		ret = target_check(o, o->hold_probes || o->deadline_probes, &doc);
 		if (ret != EXIT_DONE)
 			return ret;
 	}

@@ -72,24 +72,25 @@ void pass_fail(struct pass *p, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Count one more answer carrying result word w. */
-static void count_word(struct pass *p, const char *w)
+/* Count one more answer carrying result word w in the nwords words;
+ * *other counts those that do not fit. */
+void count_word(struct word_count *words, int *nwords, long *other, const char *w)
 {
 	int i;
 
-	for (i = 0; i < p->nwords; i++) {
-		if (!strcmp(p->words[i].word, w)) {
-			p->words[i].count++;
+	for (i = 0; i < *nwords; i++) {
+		if (!strcmp(words[i].word, w)) {
+			words[i].count++;
 			return;
 		}
 	}
-	if (p->nwords == WORDS_MAX) {
-		p->other_words++;
+	if (*nwords == WORDS_MAX) {
+		(*other)++;
 		return;
 	}
-	snprintf(p->words[p->nwords].word, WORD_LEN, "%s", w);
-	p->words[p->nwords].count = 1;
-	p->nwords++;
+	snprintf(words[*nwords].word, WORD_LEN, "%s", w);
+	words[*nwords].count = 1;
+	(*nwords)++;
 }
 
 /* Account the answer for id with result word w read at time t; rtt_ms is
@@ -110,7 +111,7 @@ void record_answer(struct pass *p, long long id, const char *w, double rtt_ms, i
 	p->seen[i] = 1;
 	p->answered++;
 	p->t_last_answer = t;
-	count_word(p, w);
+	count_word(p->words, &p->nwords, &p->other_words, w);
 	if (strcmp(w, "reply")) {
 		p->not_reply++;
 		return;
