@@ -77,9 +77,15 @@ BENCH=$BUILDDIR/tests/bench/mtrprobe-bench
 for f in "$DAEMON" "$BENCH"; do
 	[ -x "$f" ] || { echo "$PROG: $f missing: build first (ninja -C $1)" >&2; exit 2; }
 done
-for t in ip fping valgrind callgrind_control callgrind_annotate mtr-packet timeout awk sort; do
+# fping gives the third line of the throughput table: say so plainly.
+if ! command -v fping >/dev/null 2>&1; then
+	echo "$PROG: fping is not installed: the throughput figures compare the daemon with fping." >&2
+	echo "$PROG: install it with: apt-get install -y fping   (or: sh tests/deps.sh)" >&2
+	exit 2
+fi
+for t in ip valgrind callgrind_control callgrind_annotate mtr-packet timeout awk sort; do
 	command -v "$t" >/dev/null 2>&1 ||
-		{ echo "$PROG: $t not found (packages: iproute2 fping valgrind mtr-tiny coreutils)" >&2; exit 2; }
+		{ echo "$PROG: $t not found (packages: iproute2 valgrind mtr-tiny coreutils)" >&2; exit 2; }
 done
 MTR_PACKET_BIN=$(command -v mtr-packet)
 N=$((TARGETS * PER_TARGET))
