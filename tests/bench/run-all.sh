@@ -3,16 +3,23 @@
 #
 #   sh tests/bench/run-all.sh [--wait-quiet SEC] [--rounds R] BUILDDIR
 #
-# As root.  Prints a Markdown report on stdout (progress on stderr):
+# As root.  Prints a Markdown report on stdout (progress on stderr): first
+# every figure next to its goal, then how each was measured:
 #   1. throughput on 5000 loopback targets x 10 rounds, through the daemon,
-#      through one raw mtr-packet and with fping;
+#      through one raw mtr-packet and with fping; 1b. the CPU time of the
+#      client, the daemon and each mtr-packet worker in the daemon's passes;
 #   2. the latency the daemon adds at 1000 probes/s and at full speed;
 #   3. the daemon's memory per in-flight probe (probes to a silent host);
 #   4. its memory per idle connection;
-#   5. its instructions per probe, counted by callgrind;
+#   5. 100000 probes in flight at once to the silent host, the pool at its
+#      largest: how they are answered, how late after their deadline, and
+#      the daemon's memory;
+#   6. its instructions per probe, counted by callgrind, and the functions
+#      that execute the most;
 # with the machine it ran on and the exact commands.  Figures, not a test:
 # it is not part of the test suite.  Needs: ip (iproute2), fping, valgrind
-# (callgrind_control), mtr-packet, timeout (coreutils).
+# (callgrind_control), mtr-packet, timeout (coreutils).  It takes a few
+# minutes (section 5 alone about two).
 #
 # Everything runs inside three network namespaces the script creates and
 # removes, none with a route off the machine:
@@ -44,6 +51,9 @@ HOLD_TIMEOUT=60       # their timeout, seconds
 SILENT=198.51.100.2   # the silent host, in namespace B
 IDLE=1000             # idle connections for the memory figure
 CG_N=10000            # probes counted under callgrind
+DL_N=100000           # probes in flight at once to the silent host, held to their deadline
+DL_CONNS=10           # over this many connections
+DL_WORKERS=64         # that daemon's pool: max_workers' largest value, all started
 ROUNDS=5
 WAIT_QUIET=0
 
@@ -219,6 +229,36 @@ own_cpu() {
 		printf "%.2f\n", u[1] * 60 + u[2] + s[1] * 60 + s[2] }' "$TMP/times"
 }
 
+# CPU seconds (user, system) of this script's finished children, from a
+# "times" output file $1 (its second line).
+child_cpu() {
+	awk 'NR == 2 { split($1, u, /[ms]/); split($2, s, /[ms]/)
+		printf "%.2f %.2f\n", u[1] * 60 + u[2], s[1] * 60 + s[2] }' "$1"
+}
+
+# CPU seconds so far of process $1 (a daemon) and of its children, from
+# /proc/PID/stat: lines "PID NAME USER SYS"; the daemon's children that have
+# exited and been waited for (its cutime and cstime) as PID "reaped".
+cpu_snapshot() {
+	cat /proc/[0-9]*/stat 2>/dev/null | awk -v d="$1" -v hz="$HZ" '{
+		comm = $0; sub(/^[^(]*\(/, "", comm); sub(/\) [^)]*$/, "", comm)
+		rest = $0; sub(/^.*\) /, "", rest); split(rest, f, " ")
+		# f[2] ppid, f[12] utime, f[13] stime, f[14] cutime, f[15] cstime
+		if ($1 == d) {
+			printf "%s %s %.2f %.2f\n", $1, comm, f[12] / hz, f[13] / hz
+			printf "reaped exited-children %.2f %.2f\n", f[14] / hz, f[15] / hz
+		} else if (f[2] == d)
+			printf "%s %s %.2f %.2f\n", $1, comm, f[12] / hz, f[13] / hz
+	}'
+}
+
+# What each process of snapshot $2 used since snapshot $1 (a process new in
+# $2 counts from 0): lines "PID NAME USER SYS".
+cpu_delta() {
+	awk 'NR == FNR { u[$1] = $3; s[$1] = $4; next }
+		{ printf "%s %s %.2f %.2f\n", $1, $2, $3 - u[$1], $4 - s[$1] }' "$1" "$2"
+}
+
 HZ=$(getconf CLK_TCK 2>/dev/null || echo 100)
 OTHERS_MAX=0
 # Note the other processes now, before measurement $1.
@@ -326,6 +366,7 @@ CPU0_ALL=$2 CPU0_STEAL=$3 CPU0_OWN=$4 CPU0_T=$5
 set -- "$1"
 SOCK=$TMP/mtrprobed.sock
 start_daemon main "$SOCK" 30 "$DAEMON" -s "$SOCK"
+MAIN_PID=$(cat "$TMP/main.pid")
 RECORD=0
 VERSION_LINE=$(run_c 20 "$BENCH" -s "$SOCK" --targets 1 --passes throughput -n 1 2>/dev/null | sed -n 's/^daemon: //p')
 
@@ -340,9 +381,24 @@ r=1
 while [ $r -le "$ROUNDS" ]; do
 	note_others "throughput round $r"
 	say "throughput round $r of $ROUNDS: daemon, raw mtr-packet, fping ($N probes each)"
+	# The throughput pass alone, with the CPU time of every process around it.
+	cpu_snapshot "$MAIN_PID" >"$TMP/cpu.before"
+	times >"$TMP/times.before"
+	w0=$(date +%s.%N)
+	run_c 300 "$BENCH" -s "$SOCK" -n "$N" --targets "$TARGETS" --passes throughput \
+		--timeout 240 --summary >"$TMP/round.$r" ||
+		die "round $r: mtrprobe-bench failed: $(cat "$TMP/round.$r")"
+	w1=$(date +%s.%N)
+	times >"$TMP/times.after"
+	cpu_snapshot "$MAIN_PID" >"$TMP/cpu.after"
+	cpu_delta "$TMP/cpu.before" "$TMP/cpu.after" >>"$TMP/cpu.daemon"
+	{ child_cpu "$TMP/times.before"; child_cpu "$TMP/times.after"; } |
+		awk 'NR == 1 { u = $1; s = $2 } NR == 2 { printf "client mtrprobe-bench %.2f %.2f\n", $1 - u, $2 - s }' \
+		>>"$TMP/cpu.daemon"
+	awk -v a="$w0" -v b="$w1" 'BEGIN { printf "%.3f\n", b - a }' >>"$TMP/cpu.wall"
 	run_c 300 "$BENCH" -s "$SOCK" -n "$N" --targets "$TARGETS" \
-		--passes throughput,latency,direct --mtr-packet "$MTR_PACKET_BIN" --timeout 240 \
-		--summary >"$TMP/round.$r" || die "round $r: mtrprobe-bench failed: $(cat "$TMP/round.$r")"
+		--passes latency,direct --mtr-packet "$MTR_PACKET_BIN" --timeout 240 \
+		--summary >>"$TMP/round.$r" || die "round $r: mtrprobe-bench failed: $(cat "$TMP/round.$r")"
 	run_c 120 $FPING >/dev/null 2>"$TMP/fping.$r"
 	sent=$(awk '/ICMP Echos sent/ { print $1 }' "$TMP/fping.$r")
 	recv=$(awk '/ICMP Echo Replies received/ { print $1 }' "$TMP/fping.$r")
@@ -399,7 +455,36 @@ run_a 120 "$BENCH" -s "$ISOCK" --daemon-pid "$(cat "$TMP/idle.pid")" \
 record "kill -TERM $(cat "$TMP/idle.pid")   # that daemon"
 stop_pidfile "$TMP/idle.pid" 10
 
-# --- 5: instructions per probe under callgrind ------------------------------
+# --- 5: probes in flight to their deadline, the pool at its maximum --------
+
+note_others "deadline"
+say "deadline: $DL_N probes in flight to $SILENT over $DL_CONNS connections, $DL_WORKERS workers, timeout $HOLD_TIMEOUT s"
+DL_PER=$(((DL_N + DL_CONNS - 1) / DL_CONNS))
+cat >"$TMP/deadline.conf" <<EOF
+# $DL_N probes in flight at once over $DL_CONNS connections: the pool at its
+# largest from the start, and every limit those probes meet raised so that
+# all of them fit (the uid_ limits do not apply to root; set all the same).
+min_workers = $DL_WORKERS
+max_workers = $DL_WORKERS
+max_inflight_per_client = $DL_PER
+client_max_answer_bytes = $((DL_PER * 4096))
+max_queued = $((DL_N * 2))
+uid_max_inflight = 0
+uid_max_queued = 0
+uid_max_answer_bytes = 1073741824
+EOF
+DSOCK=$TMP/deadline.sock
+start_daemon deadline "$DSOCK" 60 "$DAEMON" -c "$TMP/deadline.conf" -s "$DSOCK"
+# Exit status 1 when answers are missing: the figures say how many.
+run_a $((HOLD_TIMEOUT + 240)) "$BENCH" -s "$DSOCK" --daemon-pid "$(cat "$TMP/deadline.pid")" \
+	--deadline-probes "$DL_N" --connections "$DL_CONNS" --target "$SILENT" \
+	--probe-timeout "$HOLD_TIMEOUT" >"$TMP/deadline.out"
+grep -q '^deadline probes' "$TMP/deadline.out" ||
+	die "deadline-probes failed: $(cat "$TMP/deadline.out")"
+record "kill -TERM $(cat "$TMP/deadline.pid")   # that daemon"
+stop_pidfile "$TMP/deadline.pid" 30
+
+# --- 6: instructions per probe under callgrind ------------------------------
 
 note_others "callgrind"
 say "callgrind: the daemon under valgrind, $CG_N probes to 127.0.0.1 counted"
@@ -421,6 +506,8 @@ IR=$(sed -n 's/^totals: *//p' "$CGOUT" | head -n 1)
 [ -n "$IR" ] || die "no totals in $CGOUT"
 echo "callgrind_annotate --threshold=90 $CGOUT" >>"$TMP/commands"
 callgrind_annotate --threshold=90 "$CGOUT" 2>/dev/null >"$TMP/cg.annotate"
+echo "callgrind_annotate --inclusive=yes --threshold=90 $CGOUT" >>"$TMP/commands"
+callgrind_annotate --inclusive=yes --threshold=90 "$CGOUT" 2>/dev/null >"$TMP/cg.inclusive"
 
 OTHERS_END=$(others)
 T_END=$(date +%s)
@@ -453,6 +540,70 @@ REV=$(git -C "$SRCDIR" rev-parse --short HEAD 2>/dev/null || echo unknown)
 MEM=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
 CG_IRP=$(awk -v a="$IR" -v n="$CG_N" 'BEGIN { printf "%.0f", a / n }')
 
+# One row of the goals table: MEASURE RESULT OP GOAL UNIT, OP <= or >=.  A
+# result that is not a number is shown as it is, and not judged.
+goal() {
+	awk -v m="$1" -v v="$2" -v op="$3" -v g="$4" -v u="$5" 'BEGIN {
+		if (v !~ /^-?[0-9]+(\.[0-9]+)?$/) st = "not measured"
+		else if (op == "<=") st = (v + 0 <= g + 0) ? "met" : "**MISSED**"
+		else st = (v + 0 >= g + 0) ? "met" : "**MISSED**"
+		printf "| %s | %s%s | %s %s%s | %s |\n", m, v, u, (op == "<=" ? "≤" : "≥"), g, u, st
+	}'
+}
+# A row of the goals table for a figure that has no goal of its own.
+figure() {
+	printf '| %s | %s | — | |\n' "$1" "$2"
+}
+# Field $1 of the deadline pass's figures line.
+dl() {
+	awk -v k="$1" '$1 == "deadline" && $2 == "probes" {
+		for (i = 2; i < NF; i += 2) if ($i == k) print $(i + 1) }' "$TMP/deadline.out"
+}
+kib_to_mib() {
+	awk -v k="$1" 'BEGIN { if (k ~ /^[0-9]+$/) printf "%.1f", k / 1024; else print "-" }'
+}
+# The CPU table of the throughput passes: one row per process, from the
+# "PID NAME USER SYS" lines of $TMP/cpu.daemon (all rounds).
+cpu_rows() {
+	awk -v n="$((N * ROUNDS))" -v wall="$CPU_TP_WALL" -v d="$MAIN_PID" '
+		!($1 in u) { order[++k] = $1; name[$1] = $2 }
+		{ u[$1] += $3; s[$1] += $4 }
+		function row(label, key,   t) {
+			t = u[key] + s[key]; tu += u[key]; ts += s[key]
+			printf "| %s | %.2f | %.2f | %.2f | %.2f | %.0f%% |\n", label, u[key], s[key], t,
+				t / n * 1e6, (wall > 0 ? t / wall * 100 : 0)
+		}
+		END {
+			row("mtrprobe-bench, the client", "client")
+			row("mtrprobed, the daemon (pid " d ")", d)
+			for (i = 1; i <= k; i++)
+				if (order[i] != "client" && order[i] != d && order[i] != "reaped")
+					row(name[order[i]] " worker, pid " order[i], order[i])
+			row("workers that exited during the passes (reaped by the daemon)", "reaped")
+			printf "| all of them | %.2f | %.2f | **%.2f** | **%.2f** | %.0f%% |\n", tu, ts,
+				tu + ts, (tu + ts) / n * 1e6, (wall > 0 ? (tu + ts) / wall * 100 : 0)
+		}' "$TMP/cpu.daemon"
+}
+# The first $2 functions of callgrind_annotate's output $1, with their
+# instructions per probe, file paths and objects shortened.
+cg_top() {
+	grep -E '^ *[0-9,]+ +\( *[0-9.]+%\) ' "$1" | grep -v 'PROGRAM TOTALS' |
+		sed -E 's|\[[^]]*/([^]/]*)\]$|[\1]|; s|[^ ]*/\.\./daemon/|daemon/|' |
+		awk -v n="$CG_N" '{ match($0, /[0-9,]+/); ir = substr($0, RSTART, RLENGTH)
+			gsub(/,/, "", ir); rest = substr($0, RSTART + RLENGTH)
+			# A function can be listed twice, with its object and without.
+			fn = rest; sub(/^[^)]*\) +/, "", fn); sub(/ \[[^]]*\]$/, "", fn)
+			if (fn in seen) next
+			seen[fn] = 1
+			printf "%7.0f Ir/probe%s\n", ir / n, rest }' | head -n "$2"
+}
+CPU_TP_WALL=$(awk '{ s += $1 } END { printf "%.3f", s }' "$TMP/cpu.wall")
+FULL_P99=$(col daemon_latency 8 | median)
+RAW_P99=$(col direct_throughput 8 | median)
+FULL_P99_GOAL=$(awk -v r="$RAW_P99" 'BEGIN { printf "%.3f", r + 0.2 }')
+DAEMON_CPU_US=$(awk -v n="$((N * ROUNDS))" -v d="$MAIN_PID" '$1 == d { t += $3 + $4 }
+	END { printf "%.2f", t / n * 1e6 }' "$TMP/cpu.daemon")
+
 cat <<EOF
 # mtrprobed benchmark
 
@@ -472,6 +623,31 @@ start, at most $OTHERS_MAX during the measurements, $OTHERS_END at the end
 During sections 1–2 ($CPU_WALL s, $(nproc) cores: $(($(nproc) * CPU_WALL)) CPU-s): this run's processes
 used $CPU_OWN CPU-s, all other processes $CPU_OTHERS CPU-s (user+system, /proc/stat), the hypervisor
 took $CPU_STEAL CPU-s (steal).
+
+## Goals
+
+Every figure of this run next to its goal; the sections below say how each was measured.
+
+| measure | result | goal | |
+|---|---:|---:|---|
+$(figure "throughput through the daemon, $N ICMP probes over $TARGETS loopback targets, one connection pipelining (median of $ROUNDS)" "$(printf '%.0f' "$DAEMON_PPS") probes/s")
+$(figure "same probes, raw mtr-packet (one process in a namespace of its own)" "$(printf '%.0f' "$DIRECT_PPS") probes/s")
+$(figure "same targets, fping" "$(printf '%.0f' "$FPING_PPS") probes/s")
+$(goal "throughput, daemon / fping" "$(pct "$DAEMON_PPS" "$FPING_PPS")" ">=" 1.1 "")
+$(goal "throughput, daemon / raw mtr-packet" "$(pct "$DAEMON_PPS" "$DIRECT_PPS")" ">=" 0.9 "")
+$(goal "probes lost by the daemon in the throughput passes (of $((N * ROUNDS)))" "$(col daemon_throughput 5 | sum)" "<=" 0 "")
+$(goal "daemon instructions per probe (callgrind)" "$CG_IRP" "<=" 15000 " Ir")
+$(goal "latency added at $RATE probes/s, p50" "$(paced daemon_latency 7)" "<=" 0.050 " ms")
+$(goal "latency added at $RATE probes/s, p99" "$(paced daemon_latency 8)" "<=" 0.200 " ms")
+$(goal "latency added at full speed (≤100 outstanding), p99; raw mtr-packet's own p99: $RAW_P99 ms" "$FULL_P99" "<=" "$FULL_P99_GOAL" " ms")
+$(goal "daemon memory per in-flight probe" "$(mem "$TMP/hold.out" probes 12)" "<=" 512 " bytes")
+$(goal "daemon memory per idle connection (never wrote)" "$(mem "$TMP/idle.out" connections_silent 12)" "<=" 1024 " bytes")
+$(goal "daemon memory per idle connection (after one request)" "$(mem "$TMP/idle.out" connections_used 12)" "<=" 1024 " bytes")
+$(goal "$DL_N probes in flight to the silent host: answered no-reply" "$(dl no_reply)" ">=" "$DL_N" "")
+$(goal "$DL_N probes in flight to the silent host: lost" "$(dl lost)" "<=" 0 "")
+$(goal "$DL_N probes in flight to the silent host: latest answer after its deadline" "$(dl late_max_ms)" "<=" 100 " ms")
+$(goal "$DL_N probes in flight to the silent host: daemon RSS at its peak" "$(kib_to_mib "$(dl rss_peak_kB)")" "<=" 96 " MiB")
+$(figure "CPU time of the daemon in the throughput passes (user+sys; every process in 1b)" "$DAEMON_CPU_US µs/probe")
 
 ## 1. Throughput: $TARGETS loopback targets × $PER_TARGET = $N ICMP probes each
 
@@ -495,6 +671,18 @@ starts a second worker only when the first holds 800 probes; workers that share 
 namespace each read every echo reply, their own and the others': part of the daemon's cost
 on this table whenever more than one runs.
 
+### 1b. Where the CPU time of the throughput passes goes
+
+User and system CPU seconds of every process during the daemon's throughput passes
+($ROUNDS × $N probes, $CPU_TP_WALL s of wall time in all): the daemon and each of its
+mtr-packet workers from /proc/PID/stat (utime, stime; workers that exited meanwhile from
+the daemon's cutime, cstime) read just before and just after each pass, the client from
+the shell's \`times\`. "Share" is CPU time / wall time: 100% is one core busy.
+
+| process | user s | sys s | user+sys s | µs per probe | share |
+|---|---:|---:|---:|---:|---:|
+$(cpu_rows)
+
 ## 2. Latency the daemon adds (client-observed − mtr-packet's round-trip time)
 
 Per probe answered "reply": time from the request's last byte written to its answer read
@@ -513,7 +701,7 @@ At full speed the added time is mostly queueing behind the other ≤99 outstandi
 The pipelined throughput pass is not used for latency: its time includes waiting in the
 client's own backlog of up to $N requests.
 
-## 3–5. Memory and instructions
+## 3, 4 and 6. Memory and instructions
 
 | measure | setup | before | with | result |
 |---|---|---:|---:|---:|
@@ -535,11 +723,50 @@ because it leaves out start-up and shutdown instead of subtracting two large, se
 varying totals. Under valgrind the daemon is much slower, so it handles more lines per
 wake-up than at native speed: per-wake-up costs are slightly understated.
 
-Functions with the most instructions of their own (self cost) in the measured phase:
+The ten functions with the most instructions of their own (self cost) in the measured
+phase, per probe and as a share of the total:
 
 \`\`\`
-$(awk '/^-+$/ { sec++ ; next } sec >= 3 && NF && !/^Ir/' "$TMP/cg.annotate" | head -n 13)
+$(cg_top "$TMP/cg.annotate" 10)
 \`\`\`
+
+The ten with the most instructions including those of the functions they call (inclusive
+cost; the event loop's own frames come first):
+
+\`\`\`
+$(cg_top "$TMP/cg.inclusive" 10)
+\`\`\`
+
+## 5. $DL_N probes in flight at once, held to their deadline
+
+$DL_N ICMP probes to $SILENT (the silent host of section 3), timeout $HOLD_TIMEOUT s, over
+$DL_CONNS connections of $DL_PER probes each, to a fresh daemon whose pool runs its largest
+size from the start; its configuration:
+
+\`\`\`
+$(grep -v '^#' "$TMP/deadline.conf")
+\`\`\`
+
+| measure | result |
+|---|---:|
+| probes the daemon held at once (out at the workers + queued in the daemon) | $(dl held_max) ($(dl at_workers) + $(dl queued)) |
+| answers, by result | $(sed -n 's/^deadline results //p' "$TMP/deadline.out") |
+| answered no-reply | **$(dl no_reply)** of $DL_N |
+| lost: answers other than no-reply, missing answers ($(dl missing)), duplicates ($(dl duplicates)) | **$(dl lost)** |
+| all requests written in | $(dl submit_s) s |
+| after its deadline, each answer: min / p50 / p99 / max | $(dl late_min_ms) / $(dl late_p50_ms) / $(dl late_p99_ms) / **$(dl late_max_ms)** ms |
+| the latest, measured from when the daemon had taken its request from the socket | $(dl late_max_from_take_ms) ms |
+| daemon VmRSS: before / holding all / peak (VmHWM) | $(kib_to_mib "$(dl rss_before_kB)") / $(kib_to_mib "$(dl rss_held_kB)") / **$(kib_to_mib "$(dl rss_peak_kB)") MiB** |
+
+A probe's deadline is the moment the daemon read its line plus its timeout. mtrprobe-bench
+writes the requests in batches of 100 per connection, the next batch only once the daemon
+has taken the last one out of the socket (SIOCOUTQ 0; the longest wait was
+$(dl take_gap_max_ms) ms): "after its deadline" is answer read − (its batch's first write +
+timeout), an upper bound, since the daemon reads a line at or after its write; the line
+below it measures from the moment the socket was seen empty instead. The pool holds at most
+$DL_WORKERS workers × 1000 probes = $((DL_WORKERS * 1000)) ICMP probes at the workers; the
+others wait in the daemon's queue, and one still waiting at its deadline is answered
+\`overloaded\` (docs/PROTOCOL.md, "What happens at the deadline").
 
 ## Commands
 
