@@ -268,6 +268,7 @@ int parse_options(struct options *o, int argc, char **argv);
 /* targets.c */
 int target_check(struct options *o, bool doc_ok, bool *doc);
 bool make_targets(struct options *o, long n);
+void free_targets(struct options *o);
 int resolve_sources(struct options *o, bool doc);
 
 /* common.c */

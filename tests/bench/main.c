@@ -118,55 +118,64 @@ static int print_targets(const struct options *o)
 	return fflush(stdout) == 0 && !ferror(stdout) ? EXIT_DONE : EXIT_INCOMPLETE;
 }
 
-/* Run the passes the options ask for and report; the exit status. */
-int main(int argc, char **argv)
+/* Run the passes o asks for and report; the exit status. */
+static int run_and_report(const struct options *o)
 {
-	struct options o;
 	struct daemon_info info;
 	struct run r;
 	char err[256];
 	int64_t deadline;
-	int ret;
+	int ret = 0;
 	bool complete;
 
-	ret = parse_options(&o, argc, argv);
-	if (ret == HELP_SHOWN)
-		return EXIT_DONE;
-	if (ret != EXIT_DONE)
-		return ret;
-	signal(SIGPIPE, SIG_IGN);
-	if (o.print_targets)
-		return print_targets(&o);
-	if (o.hold_probes)
-		return hold_probes(&o);
-	if (o.hold_conns)
-		return hold_connections(&o);
-	if (o.deadline_probes)
-		return deadline_probes(&o);
 	memset(&info, 0, sizeof(info));
-
-	deadline = now_ns() + (int64_t)(o.timeout_s * (double)NS_PER_S);
-	if (o.run_daemon && daemon_hello(o.socket, &info, err, sizeof(err)) < 0) {
+	deadline = now_ns() + (int64_t)(o->timeout_s * (double)NS_PER_S);
+	if (o->run_daemon && daemon_hello(o->socket, &info, err, sizeof(err)) < 0) {
 		fprintf(stderr, PROG ": %s\n", err);
 		return EXIT_INCOMPLETE;
 	}
-	if (!build_run(&r, &o)) {
-		fprintf(stderr, PROG ": out of memory for %ld probes\n", o.n);
+	if (!build_run(&r, o)) {
+		fprintf(stderr, PROG ": out of memory for %ld probes\n", o->n);
 		free_run(&r);
 		return EXIT_INCOMPLETE;
 	}
-	complete = run_passes(&r, &o, deadline);
-	ret = 0;
-	if (o.json)
-		ret = print_json(&o, &info, &r, complete);
-	else if (o.summary)
+	complete = run_passes(&r, o, deadline);
+	if (o->json)
+		ret = print_json(o, &info, &r, complete);
+	else if (o->summary)
 		print_summary(&r);
 	else
-		print_table(&o, &info, &r);
+		print_table(o, &info, &r);
 	free_run(&r);
 	if (ret < 0 || fflush(stdout) != 0 || ferror(stdout)) {
 		fprintf(stderr, PROG ": cannot write the report\n");
 		return EXIT_INCOMPLETE;
 	}
 	return complete ? EXIT_DONE : EXIT_INCOMPLETE;
+}
+
+/* The mode the options pick, or the passes; the exit status. */
+int main(int argc, char **argv)
+{
+	struct options o;
+	int ret;
+
+	ret = parse_options(&o, argc, argv);
+	if (ret == EXIT_DONE) {
+		signal(SIGPIPE, SIG_IGN);
+		if (o.print_targets)
+			ret = print_targets(&o);
+		else if (o.hold_probes)
+			ret = hold_probes(&o);
+		else if (o.hold_conns)
+			ret = hold_connections(&o);
+		else if (o.deadline_probes)
+			ret = deadline_probes(&o);
+		else
+			ret = run_and_report(&o);
+	} else if (ret == HELP_SHOWN) {
+		ret = EXIT_DONE;
+	}
+	free_targets(&o);
+	return ret;
 }

@@ -176,6 +176,16 @@ bool make_targets(struct options *o, long n)
 	return true;
 }
 
+/* Release what make_targets() allocated. */
+void free_targets(struct options *o)
+{
+	free(o->targets);
+	free(o->locals);
+	o->targets = NULL;
+	o->locals = NULL;
+	o->ntargets = 0;
+}
+
 /* Find the source address of every target; with doc (a documentation
  * target), check that this namespace may carry its probes.  EXIT_DONE, or
  * an exit status after a message. */
