@@ -3,7 +3,7 @@
 # Packages already present are left alone; run as root.
 set -eu
 pkgs="gcc meson ninja-build pkg-config libevent-dev libjansson-dev libsystemd-dev
-check mtr-tiny dnsmasq-base socat python3 iproute2 procps systemd passwd"
+check mtr-tiny dnsmasq-base socat python3 iproute2 procps systemd passwd fping"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

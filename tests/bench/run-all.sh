@@ -3,16 +3,24 @@
 #
 #   sh tests/bench/run-all.sh [--wait-quiet SEC] [--rounds R] BUILDDIR
 #
-# As root.  Prints a Markdown report on stdout (progress on stderr):
+# As root.  Prints a Markdown report on stdout (progress on stderr): first
+# every figure next to its goal, then how each was measured:
 #   1. throughput on 5000 loopback targets x 10 rounds, through the daemon,
-#      through one raw mtr-packet and with fping;
+#      through one raw mtr-packet and with fping; 1b. the CPU time of the
+#      client, the daemon and each mtr-packet worker in the daemon's passes;
 #   2. the latency the daemon adds at 1000 probes/s and at full speed;
 #   3. the daemon's memory per in-flight probe (probes to a silent host);
 #   4. its memory per idle connection;
-#   5. its instructions per probe, counted by callgrind;
+#   5. 100000 probes in flight at once to the silent host, the pool at its
+#      largest: how they are answered, how late after their deadline, and
+#      the daemon's memory;
+#   6. its instructions per probe, counted by callgrind, and the functions
+#      that execute the most;
 # with the machine it ran on and the exact commands.  Figures, not a test:
 # it is not part of the test suite.  Needs: ip (iproute2), fping, valgrind
-# (callgrind_control), mtr-packet, timeout (coreutils).
+# (callgrind_control), mtr-packet, timeout (coreutils).  It takes a few
+# minutes (section 5 alone about two).  run-all-report.sh, beside it,
+# writes the report.
 #
 # Everything runs inside three network namespaces the script creates and
 # removes, none with a route off the machine:
@@ -44,6 +52,9 @@ HOLD_TIMEOUT=60       # their timeout, seconds
 SILENT=198.51.100.2   # the silent host, in namespace B
 IDLE=1000             # idle connections for the memory figure
 CG_N=10000            # probes counted under callgrind
+DL_N=100000           # probes in flight at once to the silent host, held to their deadline
+DL_CONNS=10           # over this many connections
+DL_WORKERS=64         # that daemon's pool: max_workers' largest value, all started
 ROUNDS=5
 WAIT_QUIET=0
 
@@ -77,9 +88,15 @@ BENCH=$BUILDDIR/tests/bench/mtrprobe-bench
 for f in "$DAEMON" "$BENCH"; do
 	[ -x "$f" ] || { echo "$PROG: $f missing: build first (ninja -C $1)" >&2; exit 2; }
 done
-for t in ip fping valgrind callgrind_control callgrind_annotate mtr-packet timeout awk sort; do
+# fping gives the third line of the throughput table: say so plainly.
+if ! command -v fping >/dev/null 2>&1; then
+	echo "$PROG: fping is not installed: the throughput figures compare the daemon with fping." >&2
+	echo "$PROG: install it with: apt-get install -y fping   (or: sh tests/deps.sh)" >&2
+	exit 2
+fi
+for t in ip valgrind callgrind_control callgrind_annotate mtr-packet timeout awk sort; do
 	command -v "$t" >/dev/null 2>&1 ||
-		{ echo "$PROG: $t not found (packages: iproute2 fping valgrind mtr-tiny coreutils)" >&2; exit 2; }
+		{ echo "$PROG: $t not found (packages: iproute2 valgrind mtr-tiny coreutils)" >&2; exit 2; }
 done
 MTR_PACKET_BIN=$(command -v mtr-packet)
 N=$((TARGETS * PER_TARGET))
@@ -213,6 +230,36 @@ own_cpu() {
 		printf "%.2f\n", u[1] * 60 + u[2] + s[1] * 60 + s[2] }' "$TMP/times"
 }
 
+# CPU seconds (user, system) of this script's finished children, from a
+# "times" output file $1 (its second line).
+child_cpu() {
+	awk 'NR == 2 { split($1, u, /[ms]/); split($2, s, /[ms]/)
+		printf "%.2f %.2f\n", u[1] * 60 + u[2], s[1] * 60 + s[2] }' "$1"
+}
+
+# CPU seconds so far of process $1 (a daemon) and of its children, from
+# /proc/PID/stat: lines "PID NAME USER SYS"; the daemon's children that have
+# exited and been waited for (its cutime and cstime) as PID "reaped".
+cpu_snapshot() {
+	cat /proc/[0-9]*/stat 2>/dev/null | awk -v d="$1" -v hz="$HZ" '{
+		comm = $0; sub(/^[^(]*\(/, "", comm); sub(/\) [^)]*$/, "", comm)
+		rest = $0; sub(/^.*\) /, "", rest); split(rest, f, " ")
+		# f[2] ppid, f[12] utime, f[13] stime, f[14] cutime, f[15] cstime
+		if ($1 == d) {
+			printf "%s %s %.2f %.2f\n", $1, comm, f[12] / hz, f[13] / hz
+			printf "reaped exited-children %.2f %.2f\n", f[14] / hz, f[15] / hz
+		} else if (f[2] == d)
+			printf "%s %s %.2f %.2f\n", $1, comm, f[12] / hz, f[13] / hz
+	}'
+}
+
+# What each process of snapshot $2 used since snapshot $1 (a process new in
+# $2 counts from 0): lines "PID NAME USER SYS".
+cpu_delta() {
+	awk 'NR == FNR { u[$1] = $3; s[$1] = $4; next }
+		{ printf "%s %s %.2f %.2f\n", $1, $2, $3 - u[$1], $4 - s[$1] }' "$1" "$2"
+}
+
 HZ=$(getconf CLK_TCK 2>/dev/null || echo 100)
 OTHERS_MAX=0
 # Note the other processes now, before measurement $1.
@@ -320,6 +367,7 @@ CPU0_ALL=$2 CPU0_STEAL=$3 CPU0_OWN=$4 CPU0_T=$5
 set -- "$1"
 SOCK=$TMP/mtrprobed.sock
 start_daemon main "$SOCK" 30 "$DAEMON" -s "$SOCK"
+MAIN_PID=$(cat "$TMP/main.pid")
 RECORD=0
 VERSION_LINE=$(run_c 20 "$BENCH" -s "$SOCK" --targets 1 --passes throughput -n 1 2>/dev/null | sed -n 's/^daemon: //p')
 
@@ -334,9 +382,24 @@ r=1
 while [ $r -le "$ROUNDS" ]; do
 	note_others "throughput round $r"
 	say "throughput round $r of $ROUNDS: daemon, raw mtr-packet, fping ($N probes each)"
+	# The throughput pass alone, with the CPU time of every process around it.
+	cpu_snapshot "$MAIN_PID" >"$TMP/cpu.before"
+	times >"$TMP/times.before"
+	w0=$(date +%s.%N)
+	run_c 300 "$BENCH" -s "$SOCK" -n "$N" --targets "$TARGETS" --passes throughput \
+		--timeout 240 --summary >"$TMP/round.$r" ||
+		die "round $r: mtrprobe-bench failed: $(cat "$TMP/round.$r")"
+	w1=$(date +%s.%N)
+	times >"$TMP/times.after"
+	cpu_snapshot "$MAIN_PID" >"$TMP/cpu.after"
+	cpu_delta "$TMP/cpu.before" "$TMP/cpu.after" >>"$TMP/cpu.daemon"
+	{ child_cpu "$TMP/times.before"; child_cpu "$TMP/times.after"; } |
+		awk 'NR == 1 { u = $1; s = $2 } NR == 2 { printf "client mtrprobe-bench %.2f %.2f\n", $1 - u, $2 - s }' \
+		>>"$TMP/cpu.daemon"
+	awk -v a="$w0" -v b="$w1" 'BEGIN { printf "%.3f\n", b - a }' >>"$TMP/cpu.wall"
 	run_c 300 "$BENCH" -s "$SOCK" -n "$N" --targets "$TARGETS" \
-		--passes throughput,latency,direct --mtr-packet "$MTR_PACKET_BIN" --timeout 240 \
-		--summary >"$TMP/round.$r" || die "round $r: mtrprobe-bench failed: $(cat "$TMP/round.$r")"
+		--passes latency,direct --mtr-packet "$MTR_PACKET_BIN" --timeout 240 \
+		--summary >>"$TMP/round.$r" || die "round $r: mtrprobe-bench failed: $(cat "$TMP/round.$r")"
 	run_c 120 $FPING >/dev/null 2>"$TMP/fping.$r"
 	sent=$(awk '/ICMP Echos sent/ { print $1 }' "$TMP/fping.$r")
 	recv=$(awk '/ICMP Echo Replies received/ { print $1 }' "$TMP/fping.$r")
@@ -393,7 +456,36 @@ run_a 120 "$BENCH" -s "$ISOCK" --daemon-pid "$(cat "$TMP/idle.pid")" \
 record "kill -TERM $(cat "$TMP/idle.pid")   # that daemon"
 stop_pidfile "$TMP/idle.pid" 10
 
-# --- 5: instructions per probe under callgrind ------------------------------
+# --- 5: probes in flight to their deadline, the pool at its maximum --------
+
+note_others "deadline"
+say "deadline: $DL_N probes in flight to $SILENT over $DL_CONNS connections, $DL_WORKERS workers, timeout $HOLD_TIMEOUT s"
+DL_PER=$(((DL_N + DL_CONNS - 1) / DL_CONNS))
+cat >"$TMP/deadline.conf" <<EOF
+# $DL_N probes in flight at once over $DL_CONNS connections: the pool at its
+# largest from the start, and every limit those probes meet raised so that
+# all of them fit (the uid_ limits do not apply to root; set all the same).
+min_workers = $DL_WORKERS
+max_workers = $DL_WORKERS
+max_inflight_per_client = $DL_PER
+client_max_answer_bytes = $((DL_PER * 4096))
+max_queued = $((DL_N * 2))
+uid_max_inflight = 0
+uid_max_queued = 0
+uid_max_answer_bytes = 1073741824
+EOF
+DSOCK=$TMP/deadline.sock
+start_daemon deadline "$DSOCK" 60 "$DAEMON" -c "$TMP/deadline.conf" -s "$DSOCK"
+# Exit status 1 when answers are missing: the figures say how many.
+run_a $((HOLD_TIMEOUT + 240)) "$BENCH" -s "$DSOCK" --daemon-pid "$(cat "$TMP/deadline.pid")" \
+	--deadline-probes "$DL_N" --connections "$DL_CONNS" --target "$SILENT" \
+	--probe-timeout "$HOLD_TIMEOUT" >"$TMP/deadline.out"
+grep -q '^deadline probes' "$TMP/deadline.out" ||
+	die "deadline-probes failed: $(cat "$TMP/deadline.out")"
+record "kill -TERM $(cat "$TMP/deadline.pid")   # that daemon"
+stop_pidfile "$TMP/deadline.pid" 30
+
+# --- 6: instructions per probe under callgrind ------------------------------
 
 note_others "callgrind"
 say "callgrind: the daemon under valgrind, $CG_N probes to 127.0.0.1 counted"
@@ -415,140 +507,12 @@ IR=$(sed -n 's/^totals: *//p' "$CGOUT" | head -n 1)
 [ -n "$IR" ] || die "no totals in $CGOUT"
 echo "callgrind_annotate --threshold=90 $CGOUT" >>"$TMP/commands"
 callgrind_annotate --threshold=90 "$CGOUT" 2>/dev/null >"$TMP/cg.annotate"
+echo "callgrind_annotate --inclusive=yes --threshold=90 $CGOUT" >>"$TMP/commands"
+callgrind_annotate --inclusive=yes --threshold=90 "$CGOUT" 2>/dev/null >"$TMP/cg.inclusive"
 
 OTHERS_END=$(others)
 T_END=$(date +%s)
 
 # ==========================================================================
 # The report.
-
-DAEMON_PPS=$(col daemon_throughput 6 | median)
-DIRECT_PPS=$(col direct_throughput 6 | median)
-FPING_PPS=$(col fping 6 | median)
-FULL_PPS=$(col daemon_latency 6 | median)
-pct() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
-quiet_word() { [ "$1" -eq 0 ] && echo "quiet" || echo "NOT quiet"; }
-# Field $3 of the "memory $2 ..." line of file $1: 6 before (kB), 8 with (kB), 12 bytes each.
-mem() { awk -v w="$2" -v f="$3" '$1 == "memory" && $2 == w { print $f }' "$1"; }
-paced() { awk -v k="$1" -v c="$2" '$1 == "pass" && $2 == k { print $c }' "$TMP/paced"; }
-
-CPU=$(awk -F': ' '/^model name/ && !m { m = $2 } /^cpu family/ && !f { f = $2 }
-	/^model[[:space:]]*:/ && !o { o = $2 } /^stepping/ && !s { s = $2 }
-	END { printf "%s (family %s, model %s, stepping %s)", m, f, o, s }' /proc/cpuinfo)
-HYPER=$(lscpu 2>/dev/null | sed -n 's/^Hypervisor vendor:[[:space:]]*/, virtual machine on /p')
-MTRV=$(printf '1 check-support feature version\n' | timeout 5 mtr-packet 2>/dev/null |
-	awk '{ print $NF; exit }')
-MTRPKG=$(dpkg-query -W -f '${Package} ${Version}' mtr-tiny 2>/dev/null ||
-	dpkg-query -W -f '${Package} ${Version}' mtr 2>/dev/null)
-FPINGV=$(fping -v 2>&1 | head -n 1)
-VGV=$(valgrind --version)
-SRCDIR=$(cd "$(dirname "$0")/../.." && pwd)
-REV=$(git -C "$SRCDIR" rev-parse --short HEAD 2>/dev/null || echo unknown)
-MEM=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
-CG_IRP=$(awk -v a="$IR" -v n="$CG_N" 'BEGIN { printf "%.0f", a / n }')
-
-cat <<EOF
-# mtrprobed benchmark
-
-Generated by \`sh tests/bench/run-all.sh $1\` on $(date -u '+%Y-%m-%d %H:%M UTC'), in $((T_END - T_START)) s.
-
-**Machine:** $CPU$HYPER; $(nproc) cores online ($(grep -c '^processor' /proc/cpuinfo) logical CPUs), $MEM RAM;
-kernel $(uname -sr); mtr-packet $MTRV ($MTRPKG); $FPINGV; $VGV.
-**Daemon:** $VERSION_LINE; built in $BUILDDIR from the tree $SRCDIR (its HEAD at run time: $REV; the build holds whatever the tree had when built); default configuration
-except where a row says otherwise. All probes run inside network namespaces made for
-the run, none with a route off the machine: the daemons in one ($NSA: loopback, and a
-veth pair to the silent host), the clients, raw mtr-packet and fping in another ($NSC,
-its own loopback), so that the daemon's idle workers do not receive (and pay for) copies
-of their echo replies, as raw ICMP sockets of one namespace all do.
-**Other load:** $OTHERS_START other mtrprobed/mtr-packet/fping/valgrind processes at the
-start, at most $OTHERS_MAX during the measurements, $OTHERS_END at the end
-($(quiet_word "$OTHERS_MAX")); load average $LOAD_START at the start; $QUIET_WAITED.
-During sections 1–2 ($CPU_WALL s, $(nproc) cores: $(($(nproc) * CPU_WALL)) CPU-s): this run's processes
-used $CPU_OWN CPU-s, all other processes $CPU_OTHERS CPU-s (user+system, /proc/stat), the hypervisor
-took $CPU_STEAL CPU-s (steal).
-
-## 1. Throughput: $TARGETS loopback targets × $PER_TARGET = $N ICMP probes each
-
-Targets $FIRST_T … $LAST_T: $TARGETS distinct addresses spread evenly over 127.0.0.0/8,
-probed round-robin. Median of $ROUNDS rounds (daemon, raw mtr-packet and fping take turns
-in each round), after one warm-up round.
-
-| program | how | probes/s (median) | probes/s (range) | lost (all rounds) | vs raw mtr-packet |
-|---|---|---:|---:|---:|---:|
-| mtrprobed | one connection, all $N requests pipelined (window=all; the daemon's back-pressure, max_inflight_per_client 1000, paces them), default pool (min_workers 1, max_workers 16) | $(printf '%.0f' "$DAEMON_PPS") | $(col daemon_throughput 6 | range) | $(col daemon_throughput 5 | sum) of $((N * ROUNDS)) | **$(pct "$DAEMON_PPS" "$DIRECT_PPS")** |
-| mtrprobed | one connection, at most 100 outstanding (window=100) | $(printf '%.0f' "$FULL_PPS") | $(col daemon_latency 6 | range) | $(col daemon_latency 5 | sum) of $((N * ROUNDS)) | $(pct "$FULL_PPS" "$DIRECT_PPS") |
-| raw mtr-packet | one process, at most 100 in flight, local-ip given | $(printf '%.0f' "$DIRECT_PPS") | $(col direct_throughput 6 | range) | $(col direct_throughput 5 | sum) of $((N * ROUNDS)) | 1.000 |
-| fping | \`fping -q -s -c $PER_TARGET -i 0 -p 10 -t 1000 -f TARGETS\` | $(printf '%.0f' "$FPING_PPS") | $(col fping 6 | range) | $(col fping 5 | sum) of $((N * ROUNDS)) | $(pct "$FPING_PPS" "$DIRECT_PPS") |
-
-probes/s: mtrprobe-bench counts answers / time from its first request written to its last
-answer read; fping: probes sent / fping's own "elapsed real time" (-s). lost: answers other
-than "reply", missing answers (fping: sent − received). fping flags: -i 0 no gap between
-any two sends, -p 10 per-target period (the round of $TARGETS targets takes longer anyway),
--t 1000 so that a reply delayed by the burst is not discarded as late. The daemon's pool
-starts a second worker only when the first holds 800 probes; workers that share its
-namespace each read every echo reply, their own and the others': part of the daemon's cost
-on this table whenever more than one runs.
-
-## 2. Latency the daemon adds (client-observed − mtr-packet's round-trip time)
-
-Per probe answered "reply": time from the request's last byte written to its answer read
-(CLOCK_MONOTONIC), minus the round-trip time mtr-packet measured (time_ms). Same $TARGETS targets.
-The raw mtr-packet lines, measured the same way over its pipes, are the floor.
-
-| load | path | probes | probes/s | added p50 ms | added p99 ms |
-|---|---|---:|---:|---:|---:|
-| $RATE probes/s (paced, ≤100 outstanding) | mtrprobed | $(paced daemon_latency 3) | $(printf '%.0f' "$(paced daemon_latency 6)") | **$(paced daemon_latency 7)** | **$(paced daemon_latency 8)** |
-| $RATE probes/s (paced, ≤100 outstanding) | raw mtr-packet | $(paced direct_latency 3) | $(printf '%.0f' "$(paced direct_latency 6)") | $(paced direct_latency 7) | $(paced direct_latency 8) |
-| full speed (unpaced, ≤100 outstanding; median of $ROUNDS rounds) | mtrprobed | $N | $(printf '%.0f' "$FULL_PPS") | **$(col daemon_latency 7 | median)** | **$(col daemon_latency 8 | median)** |
-| full speed (unpaced, ≤100 in flight; median of $ROUNDS rounds) | raw mtr-packet | $N | $(printf '%.0f' "$DIRECT_PPS") | $(col direct_throughput 7 | median) | $(col direct_throughput 8 | median) |
-
-At full speed the added time is mostly queueing behind the other ≤99 outstanding probes
-(inside the daemon and inside mtr-packet), which is why the raw mtr-packet line shows it too.
-The pipelined throughput pass is not used for latency: its time includes waiting in the
-client's own backlog of up to $N requests.
-
-## 3–5. Memory and instructions
-
-| measure | setup | before | with | result |
-|---|---|---:|---:|---:|
-| memory per in-flight probe | $HOLD probes on one connection to $SILENT (a veth peer namespace with net.ipv4.icmp_echo_ignore_all=1: no answer), timeout $HOLD_TIMEOUT s; config max_inflight_per_client = $HOLD, client_max_answer_bytes = $((HOLD * 4096)); $(sed -n 's/.*: \([0-9]*\) out at workers, \([0-9]*\) queued in the daemon.*/\1 out at the workers, \2 queued in the daemon/p' "$TMP/hold.out") | $(mem "$TMP/hold.out" probes 6) kB | $(mem "$TMP/hold.out" probes 8) kB | **$(mem "$TMP/hold.out" probes 12) bytes/probe** |
-| memory per idle connection | $IDLE connections that never wrote (default config) | $(mem "$TMP/idle.out" connections_silent 6) kB | $(mem "$TMP/idle.out" connections_silent 8) kB | **$(mem "$TMP/idle.out" connections_silent 12) bytes/connection** |
-| memory per idle connection | $IDLE more, each after one version request answered | $(mem "$TMP/idle.out" connections_used 6) kB | $(mem "$TMP/idle.out" connections_used 8) kB | **$(mem "$TMP/idle.out" connections_used 12) bytes/connection** |
-| daemon instructions per probe | callgrind, $CG_N ICMP probes to 127.0.0.1, one connection, pipelined | | $IR Ir | **$CG_IRP Ir/probe** |
-
-Memory: the daemon's VmRSS (/proc/PID/status; the mtr-packet workers are not included),
-read once the daemon's stats show all workers alive (before) and all probes held or all
-connections open (with); result = (with − before) × 1024 / count. Each memory figure uses a
-fresh daemon.
-Instructions: the daemon runs under \`valgrind --tool=callgrind --instr-atstart=no\`; after
-an uninstrumented warm-up of 1000 probes, \`callgrind_control -i on\` starts counting,
-the $CG_N probes run, \`callgrind_control -i off\` stops it; Ir is the total the daemon
-(with libevent, jansson and libc, user space only; mtr-packet is not traced) executed in
-between, divided by $CG_N. The toggle is used rather than "run with N probes minus run with 0"
-because it leaves out start-up and shutdown instead of subtracting two large, separately
-varying totals. Under valgrind the daemon is much slower, so it handles more lines per
-wake-up than at native speed: per-wake-up costs are slightly understated.
-
-Functions with the most instructions of their own (self cost) in the measured phase:
-
-\`\`\`
-$(awk '/^-+$/ { sec++ ; next } sec >= 3 && NF && !/^Ir/' "$TMP/cg.annotate" | head -n 13)
-\`\`\`
-
-## Commands
-
-Run as root; namespace $NSA holds the daemons and the route to $SILENT, $NSC the clients,
-raw mtr-packet and fping. One throughput round is shown (the others repeat it);
-TARGETS = the file printed by the first command.
-
-\`\`\`
-$(cat "$TMP/commands")
-\`\`\`
-
-## Machine quiet check (other mtrprobed/mtr-packet/fping/valgrind processes)
-
-| before | others | load average |
-|---|---:|---|
-$(cat "$TMP/quiet")
-EOF
-say "done in $((T_END - T_START)) s"
+. "$(dirname "$0")/run-all-report.sh"
