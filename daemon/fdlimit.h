@@ -15,12 +15,12 @@
  */
 #define FDLIMIT_FIXED 24
 /* Most workers the pool runs (pool.c checks that POOL_WORKERS_MAX fits). */
-#define FDLIMIT_WORKERS_MAX 64
+#define FDLIMIT_WORKERS_MAX 128
 /* Each worker's socket (stdin and stdout) and stderr pipe, at the most workers. */
 #define FDLIMIT_WORKERS (2 * FDLIMIT_WORKERS_MAX)
 /* DNS sockets (a UDP socket per server) and routing lookups (one each while it runs). */
 #define FDLIMIT_LOOKUPS 64
-/* Everything but the connections: 216. */
+/* Everything but the connections: 344. */
 #define FDLIMIT_RESERVE (FDLIMIT_FIXED + FDLIMIT_WORKERS + FDLIMIT_LOOKUPS)
 
 /*

@@ -18,7 +18,7 @@
 #include "worker.h"
 
 /* Most workers a pool can have. */
-#define POOL_WORKERS_MAX 64
+#define POOL_WORKERS_MAX 128
 /* Probes one worker holds at most (mtr-packet 0.95 allows 1024). */
 #define WORKER_MAX_INFLIGHT 1000
 

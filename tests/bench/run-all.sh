@@ -54,7 +54,7 @@ IDLE=1000             # idle connections for the memory figure
 CG_N=10000            # probes counted under callgrind
 DL_N=100000           # probes in flight at once to the silent host, held to their deadline
 DL_CONNS=10           # over this many connections
-DL_WORKERS=64         # that daemon's pool: max_workers' largest value, all started
+DL_WORKERS=100        # that daemon's pool: 100 x 1000 slots, one for each probe, all started
 ROUNDS=5
 WAIT_QUIET=0
 

@@ -370,30 +370,33 @@ def test_shutdown_keeps_what_is_not_its_socket():
 # --------------------------------------------------------- descriptors
 
 # docs/man/mtrprobed.conf.5, max_connections: descriptors kept for the
-# listener, 64 workers, DNS and routing lookups.
-FD_RESERVE = 216
+# listener, 128 workers, DNS and routing lookups.
+FD_RESERVE = 344
+# The open-files limit the test sets: room for 40 connections.
+FD_LIMIT = 384
 
 
 def test_max_connections_capped_by_open_files_limit():
-    """Under an open-files limit of 256, max_connections = 4096 is capped
-    at 256 - 216 = 40 (logged); the 41st connection gets the overloaded
+    """Under an open-files limit of 384, max_connections = 4096 is capped
+    at 384 - 344 = 40 (logged); the 41st connection gets the overloaded
     line and an orderly close, and open connections still probe."""
     if not shutil.which("prlimit"):
         H.skip("prlimit (util-linux) is missing")
-    cap = 256 - FD_RESERVE
+    cap = FD_LIMIT - FD_RESERVE
     d = H.Daemon("nofile", workers=2, config={"max_connections": 4096})
     orig = d.command
-    d.command = lambda: ["prlimit", "--nofile=256:256", "--"] + orig()
+    d.command = lambda: ["prlimit", "--nofile=%d:%d" % (FD_LIMIT, FD_LIMIT),
+                         "--"] + orig()
     conns = []
     with d:
         try:
             with open("/proc/%d/limits" % d.proc.pid) as f:
                 lim = [ln for ln in f if ln.startswith("Max open files")]
-            assert lim[0].split()[3:5] == ["256", "256"], lim
+            assert lim[0].split()[3:5] == [str(FD_LIMIT)] * 2, lim
             want = ("mtrprobed: info: max_connections 4096 lowered to %d: "
-                    "the open-files limit is 256 and %d descriptors are "
+                    "the open-files limit is %d and %d descriptors are "
                     "kept for the listener, workers, DNS and routing "
-                    "lookups" % (cap, FD_RESERVE))
+                    "lookups" % (cap, FD_LIMIT, FD_RESERVE))
             assert want in log_lines(d), "\n".join(log_lines(d))
             first = H.Client(d.socket, timeout=5)
             conns.append(first)

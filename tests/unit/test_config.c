@@ -101,9 +101,9 @@ struct int_key {
 };
 
 static const struct int_key int_keys[] = {
-	{ "workers", 1, 64, offsetof(struct mp_config, min_workers), 0 },
-	{ "min_workers", 1, 64, offsetof(struct mp_config, min_workers), 0 },
-	{ "max_workers", 1, 64, offsetof(struct mp_config, max_workers), 0 },
+	{ "workers", 1, 128, offsetof(struct mp_config, min_workers), 0 },
+	{ "min_workers", 1, 128, offsetof(struct mp_config, min_workers), 0 },
+	{ "max_workers", 1, 128, offsetof(struct mp_config, max_workers), 0 },
 	{ "uid_max_share", 1, 100, offsetof(struct mp_config, uid_max_share), 0 },
 	{ "uid_max_queued", 0, 10000000, offsetof(struct mp_config, uid_max_queued), 0 },
 	{ "client_max_answer_bytes", 65536, 1073741824,
@@ -546,8 +546,8 @@ START_TEST(test_syntax_crlf)
 	ck_assert_str_eq(cfg.dns_servers[1], "127.0.0.1");
 	config_free(&cfg);
 	/* Line numbers count CRLF lines; a CR inside a value is refused. */
-	ck_assert_int_eq(parse(&cfg, "workers = 4\r\n\r\nworkers = 65\r\n", err), -EINVAL);
-	ck_assert_str_eq(err, "t.conf:3: workers: must be an integer from 1 to 64");
+	ck_assert_int_eq(parse(&cfg, "workers = 4\r\n\r\nworkers = 129\r\n", err), -EINVAL);
+	ck_assert_str_eq(err, "t.conf:3: workers: must be an integer from 1 to 128");
 	config_free(&cfg);
 	expect_error("mtr_packet = a\rb\n", "t.conf:1: mtr_packet: control character in value");
 }
@@ -619,13 +619,13 @@ static const struct bad_text bad_texts[] = {
 	{ "just some words # and a comment\n", "t.conf:1: missing '=' in 'just some words'" },
 	{ "= 4\n", "t.conf:1: missing key before '='" },
 	{ "  =\n", "t.conf:1: missing key before '='" },
-	{ "workers = 4 = 5\n", "t.conf:1: workers: must be an integer from 1 to 64" },
+	{ "workers = 4 = 5\n", "t.conf:1: workers: must be an integer from 1 to 128" },
 	{ "workers = 2\nworkers = 0\nworkers = 3\n",
-	  "t.conf:2: workers: must be an integer from 1 to 64" },
+	  "t.conf:2: workers: must be an integer from 1 to 128" },
 	{ "workers = 2\nbogus\n", "t.conf:2: missing '=' in 'bogus'" },
 	{ "mtr_packet = a\x01" "b\n", "t.conf:1: mtr_packet: control character in value" },
 	{ "fo\x01o = 1\n", "t.conf:1: unknown key 'fo?o'" },
-	{ "workers = \xc3\xa9\n", "t.conf:1: workers: must be an integer from 1 to 64" },
+	{ "workers = \xc3\xa9\n", "t.conf:1: workers: must be an integer from 1 to 128" },
 	{ "unknown_key_with_a_rather_long_name_that_goes_on_and_on_and_on_and_on = 1\n",
 	  "t.conf:1: unknown key 'unknown_key_with_a_rather_long_name_that_goes_on_and_on_and_on_a'" },
 };
@@ -775,7 +775,7 @@ START_TEST(test_load_file)
 
 	path = write_file(dir, "bad.conf", bad, strlen(bad));
 	ck_assert_int_eq(config_load_file(&cfg, path, err), -EINVAL);
-	snprintf(want, sizeof(want), "%s:3: workers: must be an integer from 1 to 64", path);
+	snprintf(want, sizeof(want), "%s:3: workers: must be an integer from 1 to 128", path);
 	ck_assert_str_eq(err, want);
 	ck_assert_int_eq(unlink(path), 0);
 

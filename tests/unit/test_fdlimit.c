@@ -8,29 +8,29 @@
 START_TEST(test_reserve)
 {
 	/* What docs/man/mtrprobed.conf.5 says under max_connections. */
-	ck_assert_int_eq(FDLIMIT_RESERVE, 216);
-	ck_assert_int_eq(FDLIMIT_WORKERS, 128);
+	ck_assert_int_eq(FDLIMIT_RESERVE, 344);
+	ck_assert_int_eq(FDLIMIT_WORKERS, 256);
 }
 END_TEST
 
 START_TEST(test_cap)
 {
-	ck_assert_int_eq(fdlimit_max_connections(4096, 256), 40);
-	ck_assert_int_eq(fdlimit_max_connections(4096, 1024), 808);
-	ck_assert_int_eq(fdlimit_max_connections(4096, 4096 + 216), 4096);
-	ck_assert_int_eq(fdlimit_max_connections(4096, 4096 + 215), 4095);
-	ck_assert_int_eq(fdlimit_max_connections(10, 256), 10);
-	ck_assert_int_eq(fdlimit_max_connections(40, 256), 40);
-	ck_assert_int_eq(fdlimit_max_connections(41, 256), 40);
+	ck_assert_int_eq(fdlimit_max_connections(4096, 384), 40);
+	ck_assert_int_eq(fdlimit_max_connections(4096, 1024), 680);
+	ck_assert_int_eq(fdlimit_max_connections(4096, 4096 + 344), 4096);
+	ck_assert_int_eq(fdlimit_max_connections(4096, 4096 + 343), 4095);
+	ck_assert_int_eq(fdlimit_max_connections(10, 384), 10);
+	ck_assert_int_eq(fdlimit_max_connections(40, 384), 40);
+	ck_assert_int_eq(fdlimit_max_connections(41, 384), 40);
 }
 END_TEST
 
 START_TEST(test_edges)
 {
 	/* No room at all: still one connection, never 0 or less. */
-	ck_assert_int_eq(fdlimit_max_connections(4096, 216), 1);
-	ck_assert_int_eq(fdlimit_max_connections(4096, 217), 1);
-	ck_assert_int_eq(fdlimit_max_connections(4096, 218), 2);
+	ck_assert_int_eq(fdlimit_max_connections(4096, 344), 1);
+	ck_assert_int_eq(fdlimit_max_connections(4096, 345), 1);
+	ck_assert_int_eq(fdlimit_max_connections(4096, 346), 2);
 	ck_assert_int_eq(fdlimit_max_connections(4096, 0), 1);
 	/* RLIM_INFINITY and limits above INT_MAX: the configured value. */
 	ck_assert_int_eq(fdlimit_max_connections(1000000, UINT64_MAX), 1000000);
