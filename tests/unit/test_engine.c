@@ -8,6 +8,7 @@
 #include <check.h>
 #include <errno.h>
 #include <event2/event.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,8 @@
 #include <unistd.h>
 
 #include "daemon/config.h"
+#include "daemon/dheap.h"
+#include "daemon/freelist.h"
 #include "daemon/log.h"
 #include "daemon/pool.h"
 #include "daemon/proto.h"
@@ -1498,10 +1501,133 @@ START_TEST(test_no_retire_while_asked)
 }
 END_TEST
 
+/* Free lists: records are reused last in, first out, zeroed, up to the bound; the rest is freed. */
+START_TEST(test_freelist)
+{
+	struct freelist fl;
+	unsigned char *a, *b, *c, *d;
+
+	freelist_init(&fl, 40, 2);
+	a = freelist_get(&fl);
+	b = freelist_get(&fl);
+	c = freelist_get(&fl);
+	ck_assert_ptr_nonnull(a);
+	ck_assert_ptr_nonnull(b);
+	ck_assert_ptr_nonnull(c);
+	for (int i = 0; i < 40; i++)
+		ck_assert_int_eq(a[i], 0);
+	memset(a, 0xa5, 40);
+	memset(b, 0x5a, 40);
+	freelist_put(&fl, a);
+	freelist_put(&fl, b);
+	freelist_put(&fl, c); /* beyond the bound: freed */
+	freelist_put(&fl, NULL);
+	ck_assert_uint_eq(fl.count, 2);
+	d = freelist_get(&fl);
+	ck_assert_ptr_eq(d, b);
+	for (int i = 0; i < 40; i++)
+		ck_assert_int_eq(d[i], 0);
+	ck_assert_ptr_eq(freelist_get(&fl), a);
+	ck_assert_int_eq(a[0], 0);
+	ck_assert_uint_eq(fl.count, 0);
+	freelist_put(&fl, a);
+	freelist_put(&fl, d);
+	freelist_trim(&fl);
+	ck_assert_uint_eq(fl.count, 0);
+	ck_assert_ptr_null(fl.head);
+	/* A record is at least a pointer, for the link. */
+	freelist_init(&fl, 1, 8);
+	ck_assert_uint_eq(fl.size, sizeof(void *));
+	a = freelist_get(&fl);
+	freelist_put(&fl, a);
+	ck_assert_ptr_eq(freelist_get(&fl), a);
+	free(a);
+}
+END_TEST
+
+/* Every node knows its place, and no node is due before its parent (one check call: each costs a syscall). */
+static void check_heap(const struct dheap *h)
+{
+	bool ok = dheap_count(h) <= h->cap;
+
+	for (uint32_t i = 0; i < dheap_count(h) && ok; i++)
+		ok = dheap_at(h, i)->pos == i + 1 &&
+		     (i == 0 || !(dheap_at(h, i)->due < dheap_at(h, (i - 1) / 2)->due));
+	ck_assert_msg(ok, "heap shape broken");
+}
+
+/* The deadline heap against a brute-force reference: add, move, remove, take the first. */
+START_TEST(test_dheap)
+{
+	enum { N = 2000 };
+	static struct dheap_node nodes[N];
+	struct dheap h;
+	int in = 0;
+
+	rng_state = 0x853c49e6748fea9bULL;
+	dheap_init(&h);
+	ck_assert_ptr_null(dheap_top(&h));
+	for (int step = 0; step < 20000; step++) {
+		struct dheap_node *x = &nodes[rnd(N)];
+		double due = rnd(1000) / 10.0;
+		uint32_t r = rnd(10);
+
+		if (!dheap_contains(x)) {
+			if (dheap_add(&h, x, due) < 0)
+				ck_abort_msg("dheap_add failed");
+			in++;
+		} else if (r < 4) {
+			dheap_update(&h, x, r == 0 ? INFINITY : due);
+		} else if (r < 8) {
+			dheap_remove(&h, x);
+			if (dheap_contains(x))
+				ck_abort_msg("removed, still in");
+			in--;
+		} else {
+			struct dheap_node *top = dheap_top(&h);
+
+			for (int i = 0; i < N; i++)
+				if (dheap_contains(&nodes[i]) && nodes[i].due < top->due)
+					ck_abort_msg("step %d: node %d is due before the top", step, i);
+			dheap_remove(&h, top);
+			in--;
+		}
+		if (dheap_count(&h) != (uint32_t)in)
+			ck_abort_msg("step %d: %u in the heap, not %d", step, dheap_count(&h), in);
+		if (step % 97 == 0)
+			check_heap(&h);
+		if (step % 5000 == 0) {
+			dheap_shrink(&h);
+			check_heap(&h);
+		}
+	}
+	check_heap(&h);
+	/* Emptied in order. */
+	double last = -1;
+
+	while (dheap_top(&h)) {
+		struct dheap_node *top = dheap_top(&h);
+
+		if (top->due < last)
+			ck_abort_msg("taken out of order: %g after %g", top->due, last);
+		last = top->due;
+		dheap_remove(&h, top);
+	}
+	dheap_remove(&h, &nodes[0]); /* in no heap: nothing */
+	dheap_shrink(&h);
+	ck_assert_uint_eq(h.cap, 0);
+	ck_assert_int_eq(dheap_add(&h, &nodes[1], 1.0), 0);
+	ck_assert_ptr_eq(dheap_top(&h), &nodes[1]);
+	dheap_free(&h);
+	ck_assert_uint_eq(dheap_count(&h), 0);
+}
+END_TEST
+
 static Suite *engine_suite(void)
 {
 	Suite *s = suite_create("engine");
 	TCase *tc = tcase_create("core");
+	TCase *records = tcase_create("records");
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 30);
@@ -1529,6 +1655,9 @@ static Suite *engine_suite(void)
 	tcase_add_test(tc, test_check_support);
 	tcase_add_test(tc, test_no_retire_while_asked);
 	suite_add_tcase(s, tc);
+	tcase_add_test(records, test_freelist);
+	tcase_add_test(records, test_dheap);
+	suite_add_tcase(s, records);
 	return s;
 }
 
