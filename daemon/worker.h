@@ -49,9 +49,9 @@ typedef void (*wtask_done_fn)(struct wtask *t, struct worker *w, enum wtask_end 
 /* Work written to a worker under a token.  Embedded in its owner's object. */
 struct wtask {
 	wtask_done_fn done;
-	enum wtask_class cls;
 	struct worker *worker;  /* while held */
 	uint32_t token;         /* while held */
+	enum wtask_class cls;
 };
 
 /* A check-support question.  Embedded in its asker's object. */

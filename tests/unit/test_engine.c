@@ -1501,6 +1501,53 @@ START_TEST(test_no_retire_while_asked)
 }
 END_TEST
 
+/*
+ * 12. Many probes with deadlines in every order, nobody answering: each
+ * ends no-reply at its own deadline (one timer event stands for all of
+ * them), in deadline order; records are reused for the next batch, and
+ * given back by sched_trim() with nothing in flight.
+ */
+START_TEST(test_many_deadlines)
+{
+	struct who u = { 1, 0, true };
+	enum { N = 300 };
+	long tags[N];
+	double timeout[N];
+
+	rng_state = 0x2545f4914f6cdd1dULL;
+	start_pool();
+	for (int round = 0; round < 2; round++) {
+		for (int i = 0; i < N; i++) {
+			timeout[i] = 0.05 + rnd(200) / 1000.0;
+			tags[i] = submit_ok(u, MP_PROTO_ICMP, 64, 1, timeout[i]);
+		}
+		PUMP_UNTIL(done_calls == (uint64_t)(round + 1) * N, 2.0);
+		ck_assert_uint_eq(done_calls, (uint64_t)(round + 1) * N);
+		for (int i = 0; i < N; i++) {
+			const struct rec *r = &recs[tags[i]];
+			double due = r->submitted + timeout[i];
+
+			ck_assert_str_eq(r->result, "no-reply");
+			ck_assert_msg(r->ended >= due - 0.002 && r->ended <= due + 0.1,
+				      "probe %d due at +%.3f s ended at +%.3f s", i, timeout[i],
+				      r->ended - r->submitted);
+			/* One due clearly earlier ended no later. */
+			for (int j = 0; j < N; j++)
+				if (recs[tags[j]].submitted + timeout[j] + 0.01 < due &&
+				    recs[tags[j]].ended > r->ended)
+					ck_abort_msg("probe %d ended after %d, due later", j, i);
+		}
+		/* The worker answers them all late: dropped, and the records come back. */
+		ck_assert_int_eq(answer_all(REPLY), N);
+		pump();
+		ck_assert_uint_eq(stats().results[0], 0);
+		check_invariant();
+		sched_trim();
+	}
+	ck_assert_uint_eq(stats().sent + stats().queued + stats().resolving, 0);
+}
+END_TEST
+
 /* Free lists: records are reused last in, first out, zeroed, up to the bound; the rest is freed. */
 START_TEST(test_freelist)
 {
@@ -1654,6 +1701,7 @@ static Suite *engine_suite(void)
 	tcase_add_test(tc, test_done_ends_owner);
 	tcase_add_test(tc, test_check_support);
 	tcase_add_test(tc, test_no_retire_while_asked);
+	tcase_add_test(tc, test_many_deadlines);
 	suite_add_tcase(s, tc);
 	tcase_add_test(records, test_freelist);
 	tcase_add_test(records, test_dheap);
