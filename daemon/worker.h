@@ -104,6 +104,8 @@ struct worker {
 
 /* Set up the module: the link to use and whom to tell. */
 void worker_setup(const struct wlink_ops *ops, const struct worker_events *ev);
+/* Give back the memory kept for reuse (the daemon is idle). */
+void worker_trim(void);
 /* Spawn w's process and ask the start-up questions. 0 or -errno (w->why set). */
 int worker_spawn(struct worker *w, const char *path);
 /*
