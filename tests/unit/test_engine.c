@@ -7,12 +7,15 @@
  */
 #include <check.h>
 #include <errno.h>
+#include <event2/buffer.h>
 #include <event2/event.h>
+#include <fcntl.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -25,6 +28,7 @@
 #include "daemon/route.h"
 #include "daemon/sched.h"
 #include "daemon/server.h"
+#include "daemon/stream.h"
 #include "daemon/util.h"
 #include "daemon/worker.h"
 #include "fake_link.h"
@@ -1670,6 +1674,112 @@ START_TEST(test_dheap)
 }
 END_TEST
 
+/* What a stream told its owner. */
+static struct {
+	int reads, eofs, errors, writes, drained;
+	size_t written;
+} sev;
+
+static void on_stream_read(struct stream *s) { sev.reads++; }
+static void on_stream_eof(struct stream *s) { sev.eofs++; }
+static void on_stream_error(struct stream *s) { sev.errors++; }
+static void on_stream_written(struct stream *s, size_t n, bool drained)
+{
+	sev.writes++;
+	sev.written += n;
+	sev.drained += drained;
+}
+
+static const struct stream_cbs stream_test_cbs = {
+	.read = on_stream_read,
+	.written = on_stream_written,
+	.eof = on_stream_eof,
+	.error = on_stream_error,
+};
+
+/* Run the loop until nothing is ready. */
+static void spin(void)
+{
+	for (int i = 0; i < 20; i++)
+		event_base_loop(srv.base, EVLOOP_NONBLOCK);
+}
+
+/*
+ * A stream over a socket pair: no buffer until bytes come; reading stops
+ * at read_max and goes on once drained; output goes out and is reported;
+ * the peer's half-close is an end of input, its close an error on write.
+ */
+START_TEST(test_stream)
+{
+	struct stream s;
+	char buf[400], got[32];
+	int sv[2];
+
+	signal(SIGPIPE, SIG_IGN);
+	memset(&sev, 0, sizeof(sev));
+	srv.base = event_base_new();
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	ck_assert_int_eq(fcntl(sv[0], F_SETFL, O_NONBLOCK), 0);
+	stream_init(&s, srv.base, sv[0], &stream_test_cbs);
+	stream_set_limits(&s, 100, 0);
+	stream_read(&s, true);
+	spin();
+	ck_assert_ptr_null(stream_input(&s)); /* idle: no buffers */
+	ck_assert_ptr_null(s.out);
+	ck_assert_int_eq(sev.reads, 0);
+
+	memset(buf, 'x', sizeof(buf));
+	ck_assert_int_eq(write(sv[1], buf, 250), 250);
+	spin();
+	ck_assert_int_ge(sev.reads, 1);
+	ck_assert_uint_eq(stream_input_len(&s), 100); /* stopped at read_max */
+	stream_drain(&s, 60);
+	spin();
+	ck_assert_uint_eq(stream_input_len(&s), 100);
+	stream_drain(&s, 100);
+	spin();
+	ck_assert_uint_eq(stream_input_len(&s), 90);
+	/* Not reading: what comes waits in the socket. */
+	stream_read(&s, false);
+	ck_assert_int_eq(write(sv[1], buf, 5), 5);
+	spin();
+	ck_assert_uint_eq(stream_input_len(&s), 90);
+	stream_read(&s, true);
+	spin();
+	ck_assert_uint_eq(stream_input_len(&s), 95);
+	stream_drain(&s, 95);
+
+	ck_assert_int_eq(stream_write(&s, "hello\n", 6), 0);
+	ck_assert_int_eq(stream_write(&s, "", 0), 0);
+	ck_assert_uint_eq(stream_output_len(&s), 6);
+	spin();
+	ck_assert_uint_eq(stream_output_len(&s), 0);
+	ck_assert_uint_eq(sev.written, 6);
+	ck_assert_int_eq(sev.drained, sev.writes);
+	ck_assert_int_eq(read(sv[1], got, sizeof(got)), 6);
+	ck_assert_int_eq(memcmp(got, "hello\n", 6), 0);
+
+	/* Half-close: the end of input, once; writing goes on. */
+	ck_assert_int_eq(shutdown(sv[1], SHUT_WR), 0);
+	spin();
+	ck_assert_int_eq(sev.eofs, 1);
+	ck_assert_int_eq(sev.errors, 0);
+	ck_assert_int_eq(stream_write(&s, "bye\n", 4), 0);
+	spin();
+	ck_assert_uint_eq(sev.written, 10);
+	ck_assert_int_eq(read(sv[1], got, sizeof(got)), 4);
+	/* The peer is gone: writing fails. */
+	close(sv[1]);
+	ck_assert_int_eq(stream_write(&s, "lost\n", 5), 0);
+	spin();
+	ck_assert_int_eq(sev.errors, 1);
+	stream_free(&s);
+	ck_assert_int_eq(fcntl(sv[0], F_GETFD), -1); /* closed */
+	event_base_free(srv.base);
+	srv.base = NULL;
+}
+END_TEST
+
 static Suite *engine_suite(void)
 {
 	Suite *s = suite_create("engine");
@@ -1705,6 +1815,7 @@ static Suite *engine_suite(void)
 	suite_add_tcase(s, tc);
 	tcase_add_test(records, test_freelist);
 	tcase_add_test(records, test_dheap);
+	tcase_add_test(records, test_stream);
 	suite_add_tcase(s, records);
 	return s;
 }
