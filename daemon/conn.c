@@ -681,6 +681,13 @@ void conn_free_all(void)
 	C.resume_ev = NULL;
 }
 
+/* Give back the spare room of the connection and uid maps. */
+void conn_trim(void)
+{
+	idmap_shrink(&C.conns);
+	idmap_shrink(&C.uids);
+}
+
 /* True if some connection has requests not read or not answered yet. */
 bool conn_unread(void)
 {

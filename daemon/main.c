@@ -100,6 +100,7 @@ static void idle_cb(evutil_socket_t fd, short what, void *arg)
 		request_trim();
 		sched_trim();
 		pool_trim();
+		conn_trim();
 		mi = mallinfo2();
 		if (mi.fordblks > IDLE_TRIM_MIN)
 			malloc_trim(0);
