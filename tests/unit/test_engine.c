@@ -33,6 +33,10 @@
 #include "daemon/worker.h"
 #include "fake_link.h"
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#endif
+
 struct server srv;
 
 #define REPLY "reply ip-4 127.0.0.1 round-trip-time 150"
@@ -1574,6 +1578,11 @@ START_TEST(test_freelist)
 	freelist_put(&fl, c); /* beyond the bound: freed */
 	freelist_put(&fl, NULL);
 	ck_assert_uint_eq(fl.count, 2);
+#if defined(__SANITIZE_ADDRESS__)
+	/* A kept record is poisoned past its link, as freed memory would be. */
+	ck_assert(__asan_address_is_poisoned(b + sizeof(void *)));
+	ck_assert(!__asan_address_is_poisoned(b));
+#endif
 	d = freelist_get(&fl);
 	ck_assert_ptr_eq(d, b);
 	for (int i = 0; i < 40; i++)
