@@ -681,9 +681,15 @@ void conn_free_all(void)
 	C.resume_ev = NULL;
 }
 
-/* Give back the spare room of the connection and uid maps. */
+/* Give back the connections' empty buffers and the spare room of the connection and uid maps. */
 void conn_trim(void)
 {
+	size_t iter = 0;
+	uint64_t key;
+	void *val;
+
+	while (idmap_next(&C.conns, &iter, &key, &val))
+		stream_shrink(&((struct conn *)val)->st);
 	idmap_shrink(&C.conns);
 	idmap_shrink(&C.uids);
 }

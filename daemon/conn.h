@@ -61,7 +61,7 @@ void conn_event(uint64_t conn_id, const char *line, size_t len);
 void conn_close_all(void);
 /* Free every connection at once (exit path). */
 void conn_free_all(void);
-/* Give back the spare room of the connection tables (the daemon is idle). */
+/* Give back the connections' empty buffers and the tables' spare room (the daemon is idle). */
 void conn_trim(void);
 /* True if some connection has request bytes not read or not answered yet. */
 bool conn_unread(void);

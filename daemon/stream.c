@@ -154,6 +154,19 @@ int stream_write(struct stream *s, const void *data, size_t len)
 	return 0;
 }
 
+/* Free the empty buffers. */
+void stream_shrink(struct stream *s)
+{
+	if (s->in && evbuffer_get_length(s->in) == 0) {
+		evbuffer_free(s->in);
+		s->in = NULL;
+	}
+	if (s->out && evbuffer_get_length(s->out) == 0) {
+		evbuffer_free(s->out);
+		s->out = NULL;
+	}
+}
+
 /* Consume input. */
 void stream_drain(struct stream *s, size_t n)
 {

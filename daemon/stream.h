@@ -59,6 +59,8 @@ static inline struct evbuffer *stream_input(const struct stream *s)
 {
 	return s->in;
 }
+/* Free the buffers that hold nothing (they are made again when needed). */
+void stream_shrink(struct stream *s);
 /* Remove n bytes from the head of the input (reading may resume). */
 void stream_drain(struct stream *s, size_t n);
 size_t stream_input_len(const struct stream *s);

@@ -1767,6 +1767,16 @@ START_TEST(test_stream)
 	ck_assert_int_eq(sev.drained, sev.writes);
 	ck_assert_int_eq(read(sv[1], got, sizeof(got)), 6);
 	ck_assert_int_eq(memcmp(got, "hello\n", 6), 0);
+	/* Empty buffers can go, and come back when needed. */
+	stream_shrink(&s);
+	ck_assert_ptr_null(stream_input(&s));
+	ck_assert_ptr_null(s.out);
+	ck_assert_int_eq(write(sv[1], "ab", 2), 2);
+	spin();
+	ck_assert_uint_eq(stream_input_len(&s), 2);
+	stream_shrink(&s);
+	ck_assert_ptr_nonnull(stream_input(&s)); /* not empty: kept */
+	stream_drain(&s, 2);
 
 	/* Half-close: the end of input, once; writing goes on. */
 	ck_assert_int_eq(shutdown(sv[1], SHUT_WR), 0);
