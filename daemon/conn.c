@@ -9,13 +9,15 @@
  * connection stops being read until answers drain.  A line longer than
  * max_request_bytes gets request-too-large and the rest of it is skipped;
  * the connection stays usable.  At most CONN_LINES_PER_WAKE lines are
- * handled per wake-up, so one busy client cannot starve the others.
+ * handled per wake-up, so one busy client cannot starve the others.  The
+ * socket is a stream (stream.c): an idle connection holds no buffer and
+ * no timer; connections to be looked at again wait in one list under one
+ * event.
  */
 #include <errno.h>
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
-#include <event2/event_struct.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +33,7 @@
 #include "encode.h"
 #include "proto.h"
 #include "server.h"
+#include "stream.h"
 
 #define CONN_LINES_PER_WAKE 64
 /* The output buffer's low watermark: below it, a paused connection is looked at again. */
@@ -40,23 +43,31 @@
 
 struct uid_entry;
 
+/* Where a connection is in the lists of those to look at again. */
+enum conn_resume {
+	RESUME_NONE,
+	RESUME_NEXT,             /* in C.resume_next: at the next run */
+	RESUME_NOW               /* in C.resume_now: in the run going on */
+};
+
 /* One client connection.  Owned by the connection map. */
 struct conn {
+	struct stream st;        /* the socket */
 	uint64_t id;
-	struct bufferevent *bev;
 	struct conn_peer peer;
 	struct uid_entry *user;  /* this uid's shared counters */
 	TAILQ_ENTRY(conn) ulink; /* in user->conns */
-	bool budget_wait;        /* in user->budget_waiters */
 	TAILQ_ENTRY(conn) wlink; /* in user->budget_waiters */
-	int inflight;        /* requests read and not answered yet */
+	TAILQ_ENTRY(conn) rlink; /* in a resume list */
 	size_t reserved;     /* bytes reserved for answers not written yet */
+	int inflight;        /* requests read and not answered yet */
+	uint8_t resume;      /* enum conn_resume */
+	bool budget_wait;    /* in user->budget_waiters */
 	bool discarding;     /* skipping the rest of a too-long line */
 	bool eof;            /* the client finished sending */
 	bool paused;         /* reading stopped by back-pressure */
 	bool closing;        /* free once the output is written */
 	bool waiting;        /* the line at the head was refused for now (no budget) */
-	struct event resume_ev;
 };
 
 /* What all connections of one uid share.  Owned by the uid map; freed with its last connection. */
@@ -80,9 +91,18 @@ static struct {
 	uint64_t next_id;
 	uint64_t total;
 	struct log_ratelimit refuse_rl;
+	TAILQ_HEAD(, conn) resume_next, resume_now; /* to be processed again */
+	struct event *resume_ev; /* runs them */
 } C = { .refuse_rl = { .interval = 10, .burst = 3 }, .deny_rl = { .interval = 10, .burst = 10 } };
 
 static void conn_process(struct conn *c);
+static const struct stream_cbs conn_stream_cbs;
+
+/* The connection of stream s. */
+static struct conn *conn_of(struct stream *s)
+{
+	return (struct conn *)((char *)s - offsetof(struct conn, st));
+}
 
 /* The shared counters of uid, created on first use. */
 static struct uid_entry *uid_get(uid_t uid)
@@ -162,7 +182,7 @@ static void conn_count_request(struct conn *c, int delta)
 /* Bytes of c's answers: reserved, plus written and not read yet. */
 static size_t conn_owed(const struct conn *c)
 {
-	return c->reserved + evbuffer_get_length(bufferevent_get_output(c->bev));
+	return c->reserved + stream_output_len(&c->st);
 }
 
 /* True if adding bytes keeps c and its uid within their answer budgets. */
@@ -190,31 +210,35 @@ static void conn_unreserve(struct conn *c, size_t bytes)
 		uid_wake_budget(u);
 }
 
-/* The output buffer of a connection changed size: keep the uid's unread total. */
-static void conn_output_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+/* Write len bytes to c, counted as unread until the socket takes them.  0 or -ENOMEM. */
+static int conn_write(struct conn *c, const char *data, size_t len)
 {
-	struct conn *c = arg;
-	struct uid_entry *u = c->user;
+	if (stream_write(&c->st, data, len) < 0)
+		return -ENOMEM;
+	c->user->unread += len;
+	C.unread += len;
+	return 0;
+}
 
-	u->unread += info->n_added;
-	u->unread -= info->n_deleted;
-	C.unread += info->n_added;
-	C.unread -= info->n_deleted;
-	if (info->n_deleted > 0 && !TAILQ_EMPTY(&u->budget_waiters))
-		uid_wake_budget(u);
+/* Take c out of the resume list it is in. */
+static void conn_unresume(struct conn *c)
+{
+	if (c->resume == RESUME_NEXT)
+		TAILQ_REMOVE(&C.resume_next, c, rlink);
+	else if (c->resume == RESUME_NOW)
+		TAILQ_REMOVE(&C.resume_now, c, rlink);
+	c->resume = RESUME_NONE;
 }
 
 /* Free c now. */
 static void conn_free(struct conn *c)
 {
 	struct uid_entry *u = c->user;
-	struct evbuffer *out = bufferevent_get_output(c->bev);
-	size_t left = evbuffer_get_length(out);
+	size_t left = stream_output_len(&c->st);
 
 	/* Its outstanding requests will find it gone: they no longer count. */
 	conn_count_request(c, -c->inflight);
 	conn_unreserve(c, c->reserved);
-	evbuffer_remove_cb(out, conn_output_cb, c);
 	u->unread -= left;
 	C.unread -= left;
 	if (c->budget_wait)
@@ -226,8 +250,8 @@ static void conn_free(struct conn *c)
 	uid_release(u);
 	idmap_del(&C.conns, c->id);
 	C.hooks->gone(c->id);
-	event_del(&c->resume_ev);
-	bufferevent_free(c->bev);
+	conn_unresume(c);
+	stream_free(&c->st);
 	free(c);
 }
 
@@ -236,9 +260,9 @@ static void conn_check_done(struct conn *c)
 {
 	if (!c->eof || c->inflight > 0)
 		return;
-	if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+	if (stream_input_len(&c->st) > 0)
 		return;
-	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+	if (stream_output_len(&c->st) == 0)
 		conn_free(c);
 	else
 		c->closing = true;
@@ -247,14 +271,40 @@ static void conn_check_done(struct conn *c)
 /* Run conn_process() for c from the loop (never inside another callback of c). */
 static void conn_schedule(struct conn *c)
 {
-	if (!event_pending(&c->resume_ev, EV_TIMEOUT, NULL))
-		event_active(&c->resume_ev, EV_TIMEOUT, 0);
+	if (c->resume != RESUME_NONE)
+		return; /* it runs soon anyway */
+	TAILQ_INSERT_TAIL(&C.resume_next, c, rlink);
+	c->resume = RESUME_NEXT;
+	if (!event_pending(C.resume_ev, EV_TIMEOUT, NULL))
+		event_active(C.resume_ev, EV_TIMEOUT, 0);
+}
+
+/* Process the connections scheduled before this run; those scheduled meanwhile wait for the next. */
+static void conn_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c;
+
+	while ((c = TAILQ_FIRST(&C.resume_next))) {
+		TAILQ_REMOVE(&C.resume_next, c, rlink);
+		TAILQ_INSERT_TAIL(&C.resume_now, c, rlink);
+		c->resume = RESUME_NOW;
+	}
+	while ((c = TAILQ_FIRST(&C.resume_now))) {
+		TAILQ_REMOVE(&C.resume_now, c, rlink);
+		c->resume = RESUME_NONE;
+		conn_process(c);
+	}
 }
 
 /* Set the hooks. */
 void conn_setup(const struct conn_hooks *hooks)
 {
 	C.hooks = hooks;
+	TAILQ_INIT(&C.resume_next);
+	TAILQ_INIT(&C.resume_now);
+	C.resume_ev = event_new(srv.base, -1, 0, conn_resume_cb, NULL);
+	if (!C.resume_ev)
+		fatal("out of memory");
 }
 
 /* Reserve bytes of conn_id's answer budget. */
@@ -287,7 +337,7 @@ void conn_answer(uint64_t conn_id, const char *line, size_t len, size_t reserved
 
 	if (!c)
 		return;
-	if (bufferevent_write(c->bev, line, len) < 0)
+	if (conn_write(c, line, len) < 0)
 		log_error("connection %llu: out of memory for an answer", (unsigned long long)c->id);
 	conn_unreserve(c, reserved);
 	conn_count_request(c, -1);
@@ -301,7 +351,7 @@ void conn_event(uint64_t conn_id, const char *line, size_t len)
 	struct conn *c = idmap_get(&C.conns, conn_id);
 
 	/* Events are a live view: a client that does not read them loses some. */
-	if (c && !c->closing && conn_budget_fits(c, len) && bufferevent_write(c->bev, line, len) < 0)
+	if (c && !c->closing && conn_budget_fits(c, len) && conn_write(c, line, len) < 0)
 		log_error("connection %llu: out of memory for an event", (unsigned long long)c->id);
 }
 
@@ -351,18 +401,21 @@ static bool conn_offer_line(struct conn *c, const char *line, size_t len)
 }
 
 /* Handle one complete line at the head of the input, or a too-long part. */
-static bool conn_take_line(struct conn *c, struct evbuffer *in)
+static bool conn_take_line(struct conn *c)
 {
-	size_t eol_len = 0, n = evbuffer_get_length(in);
-	struct evbuffer_ptr eol = evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_LF);
+	struct evbuffer *in = stream_input(&c->st);
+	size_t eol_len = 0, n = in ? evbuffer_get_length(in) : 0;
+	struct evbuffer_ptr eol = { .pos = -1 };
 	size_t max = srv.cfg.max_request_bytes;
 
+	if (n > 0)
+		eol = evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_LF);
 	if (eol.pos < 0) {
 		if (c->discarding || n > max + 1) {
 			if (!c->discarding)
 				conn_too_large(c);
 			c->discarding = true;
-			evbuffer_drain(in, n);
+			stream_drain(&c->st, n);
 			return false;
 		}
 		if (!c->eof || n == 0)
@@ -383,64 +436,73 @@ static bool conn_take_line(struct conn *c, struct evbuffer *in)
 		c->waiting = true;
 		return false;
 	}
-	evbuffer_drain(in, len + eol_len);
+	stream_drain(&c->st, len + eol_len);
 	return true;
+}
+
+/* Stop reading c: back-pressure. */
+static void conn_pause(struct conn *c)
+{
+	if (!c->paused) {
+		c->paused = true;
+		stream_read(&c->st, false);
+	}
 }
 
 /* Handle the lines waiting on c, within this wake-up's budget. */
 static void conn_process(struct conn *c)
 {
-	struct evbuffer *in = bufferevent_get_input(c->bev);
 	int budget = CONN_LINES_PER_WAKE;
 
 	if (c->closing)
 		return;
 	for (;;) {
 		if (conn_must_wait(c)) {
-			if (!c->paused) {
-				c->paused = true;
-				bufferevent_disable(c->bev, EV_READ);
-			}
+			conn_pause(c);
 			return;
 		}
 		if (budget-- == 0) {
 			conn_schedule(c);
 			return;
 		}
-		if (!conn_take_line(c, in)) {
+		if (!conn_take_line(c)) {
 			if (!c->waiting)
 				break;
 			/* No room for that line's answer: wait for answers to drain. */
 			c->waiting = false;
 			conn_wait_budget(c);
-			if (!c->paused) {
-				c->paused = true;
-				bufferevent_disable(c->bev, EV_READ);
-			}
+			conn_pause(c);
 			return;
 		}
 	}
 	if (c->paused) {
 		c->paused = false;
 		if (!c->eof)
-			bufferevent_enable(c->bev, EV_READ);
+			stream_read(&c->st, true);
 	}
 	conn_check_done(c);
 }
 
 /* Lines arrived. */
-static void conn_read_cb(struct bufferevent *bev, void *arg)
+static void conn_read_cb(struct stream *s)
 {
-	conn_process(arg);
+	conn_process(conn_of(s));
 }
 
-/* Output drained (to the low watermark). */
-static void conn_write_cb(struct bufferevent *bev, void *arg)
+/* n bytes of output went out (drained: down to the low watermark). */
+static void conn_written_cb(struct stream *s, size_t n, bool drained)
 {
-	struct conn *c = arg;
+	struct conn *c = conn_of(s);
+	struct uid_entry *u = c->user;
 
+	u->unread -= n;
+	C.unread -= n;
+	if (!TAILQ_EMPTY(&u->budget_waiters))
+		uid_wake_budget(u);
+	if (!drained)
+		return;
 	if (c->closing) {
-		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		if (stream_output_len(s) == 0)
 			conn_free(c);
 		return;
 	}
@@ -448,27 +510,27 @@ static void conn_write_cb(struct bufferevent *bev, void *arg)
 		conn_process(c);
 }
 
-/* The client closed its side, or the socket failed. */
-static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
+/* The client closed its side. */
+static void conn_eof_cb(struct stream *s)
 {
-	struct conn *c = arg;
+	struct conn *c = conn_of(s);
 
-	if (what & BEV_EVENT_ERROR) {
-		conn_free(c);
-		return;
-	}
-	if (what & BEV_EVENT_EOF) {
-		c->eof = true;
-		bufferevent_disable(bev, EV_READ);
-		conn_process(c);
-	}
+	c->eof = true;
+	conn_process(c);
 }
 
-/* Deferred processing. */
-static void conn_resume_cb(evutil_socket_t fd, short what, void *arg)
+/* The socket failed. */
+static void conn_error_cb(struct stream *s)
 {
-	conn_process(arg);
+	conn_free(conn_of(s));
 }
+
+static const struct stream_cbs conn_stream_cbs = {
+	.read = conn_read_cb,
+	.written = conn_written_cb,
+	.eof = conn_eof_cb,
+	.error = conn_error_cb,
+};
 
 /* Refuse a connection with one error line. */
 static void conn_refuse(int fd, enum mp_error code, const char *msg)
@@ -562,12 +624,9 @@ void conn_accept(int fd)
 	c->user = u;
 	u->connections++;
 	TAILQ_INSERT_TAIL(&u->conns, c, ulink);
-	c->bev = bufferevent_socket_new(srv.base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (!c->bev || idmap_put(&C.conns, c->id, c) < 0) {
-		if (c->bev)
-			bufferevent_free(c->bev);
-		else
-			close(fd);
+	stream_init(&c->st, srv.base, fd, &conn_stream_cbs);
+	if (idmap_put(&C.conns, c->id, c) < 0) {
+		stream_free(&c->st);
 		TAILQ_REMOVE(&u->conns, c, ulink);
 		u->connections--;
 		uid_release(u);
@@ -575,12 +634,9 @@ void conn_accept(int fd)
 		return;
 	}
 	C.total++;
-	event_assign(&c->resume_ev, srv.base, -1, 0, conn_resume_cb, c);
-	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
-	bufferevent_setwatermark(c->bev, EV_READ, 0, srv.cfg.max_request_bytes + 4096);
-	bufferevent_setwatermark(c->bev, EV_WRITE, srv.cfg.client_max_answer_bytes / 2, 0);
-	evbuffer_add_cb(bufferevent_get_output(c->bev), conn_output_cb, c);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	stream_set_limits(&c->st, srv.cfg.max_request_bytes + 4096,
+			  srv.cfg.client_max_answer_bytes / 2);
+	stream_read(&c->st, true);
 	log_debug("connection %llu from uid %d pid %d", (unsigned long long)c->id,
 		  (int)c->peer.uid, (int)c->peer.pid);
 }
@@ -599,7 +655,7 @@ void conn_close_all(void)
 		v[n++] = val;
 	for (size_t i = 0; i < n; i++) {
 		v[i]->eof = true;
-		bufferevent_disable(v[i]->bev, EV_READ);
+		stream_read(&v[i]->st, false);
 		conn_check_done(v[i]);
 	}
 	free(v);
@@ -620,6 +676,22 @@ void conn_free_all(void)
 	}
 	idmap_free(&C.conns);
 	idmap_free(&C.uids);
+	if (C.resume_ev)
+		event_free(C.resume_ev);
+	C.resume_ev = NULL;
+}
+
+/* Give back the connections' empty buffers and the spare room of the connection and uid maps. */
+void conn_trim(void)
+{
+	size_t iter = 0;
+	uint64_t key;
+	void *val;
+
+	while (idmap_next(&C.conns, &iter, &key, &val))
+		stream_shrink(&((struct conn *)val)->st);
+	idmap_shrink(&C.conns);
+	idmap_shrink(&C.uids);
 }
 
 /* True if some connection has requests not read or not answered yet. */
@@ -635,11 +707,11 @@ bool conn_unread(void)
 
 		if (c->closing)
 			continue;
-		if (c->inflight > 0 || evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+		if (c->inflight > 0 || stream_input_len(&c->st) > 0)
 			return true;
 		if (c->eof)
 			continue;
-		if (ioctl(bufferevent_getfd(c->bev), FIONREAD, &pending) == 0 && pending > 0)
+		if (ioctl(stream_fd(&c->st), FIONREAD, &pending) == 0 && pending > 0)
 			return true;
 	}
 	return false;
@@ -670,15 +742,15 @@ void conn_reconfigure(void)
 				log_warning("disconnecting uid %d (pid %d): no longer in allow_users or "
 					    "allow_groups", (int)c->peer.uid, (int)c->peer.pid);
 			if (line)
-				bufferevent_write(c->bev, line, len);
+				(void)conn_write(c, line, len);
 			free(line);
-			bufferevent_disable(c->bev, EV_READ);
+			stream_read(&c->st, false);
 			c->eof = true;
 			c->closing = true; /* freed once the line is written */
 			continue;
 		}
-		bufferevent_setwatermark(c->bev, EV_READ, 0, srv.cfg.max_request_bytes + 4096);
-		bufferevent_setwatermark(c->bev, EV_WRITE, srv.cfg.client_max_answer_bytes / 2, 0);
+		stream_set_limits(&c->st, srv.cfg.max_request_bytes + 4096,
+				  srv.cfg.client_max_answer_bytes / 2);
 		conn_schedule(c);
 	}
 }

@@ -61,6 +61,8 @@ void conn_event(uint64_t conn_id, const char *line, size_t len);
 void conn_close_all(void);
 /* Free every connection at once (exit path). */
 void conn_free_all(void);
+/* Give back the connections' empty buffers and the tables' spare room (the daemon is idle). */
+void conn_trim(void);
 /* True if some connection has request bytes not read or not answered yet. */
 bool conn_unread(void);
 /* Apply a reloaded configuration: limits, and access levels (disconnecting the refused). */

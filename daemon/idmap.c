@@ -102,6 +102,25 @@ void idmap_free(struct idmap *m)
 	idmap_init(m);
 }
 
+/*
+ * Shrink the table to the smallest capacity that leaves it at most half
+ * full (so that the next entries do not make it grow again at once), or
+ * free it when empty.  A failed shrink keeps the table as it is.
+ */
+void idmap_shrink(struct idmap *m)
+{
+	size_t cap = IDMAP_MIN_CAP;
+
+	if (m->count == 0) {
+		idmap_free(m);
+		return;
+	}
+	while (m->count * 2 > cap)
+		cap *= 2;
+	if (cap < m->cap)
+		(void)idmap_resize(m, cap);
+}
+
 /* The value stored under key, or NULL. */
 void *idmap_get(const struct idmap *m, uint64_t key)
 {

@@ -37,6 +37,8 @@ void *idmap_get_or_new(struct idmap *m, uint64_t key, size_t size, bool *ret_cre
 /* Remove key; returns the value it had, or NULL. */
 void *idmap_del(struct idmap *m, uint64_t key);
 static inline size_t idmap_count(const struct idmap *m) { return m->count; }
+/* Give back table space the entries do not need (all of it when empty). */
+void idmap_shrink(struct idmap *m);
 /*
  * Iterate: start with *iter = 0; returns 1 and the next entry, or 0 at the
  * end.  The map must not change during an iteration.

@@ -78,9 +78,9 @@ static void usage(FILE *f)
 /*
  * Once nothing is in flight, queued or tracing and every answer has been
  * read (at two checks a second apart, so that a steady load is never
- * interrupted), hand the heap's free memory back to the system: a burst
- * of probes or unread answers leaves many small free chunks that malloc
- * would otherwise keep.
+ * interrupted), hand the records kept for reuse back to malloc and the
+ * heap's free memory back to the system: a burst of probes or unread
+ * answers leaves many small free chunks that malloc would otherwise keep.
  */
 static void idle_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -95,8 +95,13 @@ static void idle_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	/* Idle at two checks in a row, with free memory worth returning. */
 	if (++M.idle_ticks >= 2 && !M.trimmed) {
-		struct mallinfo2 mi = mallinfo2();
+		struct mallinfo2 mi;
 
+		request_trim();
+		sched_trim();
+		pool_trim();
+		conn_trim();
+		mi = mallinfo2();
 		if (mi.fordblks > IDLE_TRIM_MIN)
 			malloc_trim(0);
 		M.trimmed = true;
@@ -413,6 +418,7 @@ static void finish(void)
 	}
 	conn_free_all();
 	trace_free_all();
+	request_trim();
 	sched_free();
 	dns_free();
 	route_free();

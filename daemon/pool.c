@@ -696,6 +696,15 @@ void pool_stop(void)
 		event_free(P.tick_ev);
 	P.age_ev = P.tick_ev = NULL;
 	P.n = 0;
+	worker_trim();
+}
+
+/* Idle: give back the workers' spare token map room and the records kept for reuse. */
+void pool_trim(void)
+{
+	for (int i = 0; i < P.n; i++)
+		idmap_shrink(&P.workers[i].tokens);
+	worker_trim();
 }
 
 /* Counters for stats. */

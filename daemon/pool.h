@@ -39,6 +39,8 @@ int pool_start(const struct wlink_ops *ops, const struct pool_hooks *hooks);
 void pool_reconfigure(void);
 /* Kill every worker and free the pool. */
 void pool_stop(void);
+/* Give back memory kept for reuse (the daemon is idle). */
+void pool_trim(void);
 
 /*
  * A worker with room for a task of class cls now, or NULL (the pool may

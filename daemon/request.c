@@ -15,6 +15,7 @@
 #include "config-build.h"
 #include "conn.h"
 #include "dns.h"
+#include "freelist.h"
 #include "hopstats.h"
 #include "log.h"
 #include "pool.h"
@@ -35,13 +36,24 @@
 #define HOP_ANSWER_MAX 2304
 /* Bytes a JSON string may take per byte of the id (a \u escape). */
 #define ID_ESCAPE 6
+/* Records of answered requests kept for reuse (given back when idle). */
+#define PENDING_KEPT 4096
 
-/* One request waiting for its answer.  Owned by the callback that answers it. */
+/*
+ * One request waiting for its answer.  Owned by the callback that answers
+ * it.  From the free list, but for check_support (a support_pending).
+ */
 struct pending {
 	uint64_t conn_id;
 	size_t cost;        /* reserved at the connection */
 	struct mp_id id;
-	char feature[MP_FEATURE_MAX + 1]; /* check_support */
+	bool support;       /* the head of a struct support_pending */
+};
+
+/* A check_support request waiting for its answer. */
+struct support_pending {
+	struct pending pd;
+	char feature[MP_FEATURE_MAX + 1];
 };
 
 /* The answer when even an error cannot be encoded. */
@@ -50,6 +62,7 @@ static const char answer_oom[] =
 
 static struct {
 	struct log_ratelimit deny_rl;
+	struct freelist records;  /* struct pending, for reuse */
 } R = { .deny_rl = { .interval = 10, .burst = 10 } };
 
 /* The worst-case bytes held for req until its answer is read. */
@@ -110,11 +123,35 @@ static void answer_object(struct pending *pd, json_t *obj)
 		answer_error(pd, MP_ERR_PROCESS, "out of memory");
 }
 
+/* A zeroed record for a request; with feature, for a check_support.  NULL when out of memory. */
+static struct pending *pending_new(const char *feature)
+{
+	struct support_pending *sp;
+
+	if (!feature)
+		return freelist_get(&R.records);
+	sp = calloc(1, sizeof(*sp));
+	if (!sp)
+		return NULL;
+	sp->pd.support = true;
+	memcpy(sp->feature, feature, sizeof(sp->feature));
+	return &sp->pd;
+}
+
 /* Free pd. */
 static void pending_free(struct pending *pd)
 {
 	mp_id_clear(&pd->id);
-	free(pd);
+	if (pd->support)
+		free(pd);
+	else
+		freelist_put(&R.records, pd);
+}
+
+/* Give back the records kept for reuse (the daemon is idle). */
+void request_trim(void)
+{
+	freelist_trim(&R.records);
 }
 
 /* A probe request ended. */
@@ -177,8 +214,8 @@ static void support_done(void *arg, enum mp_error err, const char *msg, const ch
 	if (err != MP_OK) {
 		answer_error(pd, err, msg);
 	} else {
-		line = mp_encode_check_support(&pd->id, pd->feature, strcmp(value, "no") != 0, value,
-					       &len);
+		line = mp_encode_check_support(&pd->id, ((struct support_pending *)pd)->feature,
+					       strcmp(value, "no") != 0, value, &len);
 		answer_line(pd, line, len);
 	}
 	pending_free(pd);
@@ -292,7 +329,7 @@ static enum conn_take request_line(uint64_t conn_id, const struct conn_peer *pee
 		mp_request_clear(&req);
 		return CONN_LATER;
 	}
-	pd = calloc(1, sizeof(*pd));
+	pd = pending_new(req.op == MP_OP_CHECK_SUPPORT ? req.feature : NULL);
 	if (!pd) {
 		mp_request_clear(&req);
 		conn_answer(conn_id, answer_oom, sizeof(answer_oom) - 1, cost);
@@ -302,7 +339,6 @@ static enum conn_take request_line(uint64_t conn_id, const struct conn_peer *pee
 	pd->cost = cost;
 	pd->id = req.id;
 	memset(&req.id, 0, sizeof(req.id));
-	memcpy(pd->feature, req.feature, sizeof(pd->feature));
 	if (err == MP_OK)
 		err = request_dispatch(pd, peer, &req, msg);
 	if (err != MP_OK) {
@@ -328,5 +364,6 @@ static const struct conn_hooks request_conn_hooks = {
 /* Take the lines of every connection. */
 void request_setup(void)
 {
+	freelist_init(&R.records, sizeof(struct pending), PENDING_KEPT);
 	conn_setup(&request_conn_hooks);
 }

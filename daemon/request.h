@@ -15,6 +15,8 @@
 
 /* Take the lines of every connection (installs the connection hooks). */
 void request_setup(void);
+/* Give back the memory kept for reuse (the daemon is idle). */
+void request_trim(void);
 /*
  * The worst-case bytes the daemon holds for req until its answer is read:
  * the answer's size and the working memory of the request.  Pure.

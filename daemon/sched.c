@@ -1,15 +1,16 @@
 /*
  * The probe lifecycle.  A probe is admitted (queue limits, shutdown), gets
- * a deadline, is resolved (DNS, then the source address), waits in its
- * owner's queue, is dispatched round-robin across owners to a worker with
- * room, within its uid's share of the pool, and ends exactly once: by the
- * worker's answer, by its deadline, by an error, or cancelled when its
- * owner goes away.  A probe whose worker dies is sent again, at most
- * RETRIES_MAX times.
+ * a deadline, is resolved (resolve.c: DNS, then the source address),
+ * waits in its owner's queue, is dispatched round-robin across owners to
+ * a worker with room, within its uid's share of the pool, and ends
+ * exactly once: by the worker's answer, by its deadline, by an error, or
+ * cancelled when its owner goes away.  A probe whose worker dies is sent
+ * again, at most RETRIES_MAX times.  Every probe's timer is a node of one
+ * heap (dheap.c) under a single timer event, and its record comes from a
+ * free list.
  */
 #include <errno.h>
 #include <event2/event.h>
-#include <event2/event_struct.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,11 +19,12 @@
 #include <string.h>
 #include <sys/queue.h>
 
-#include "dns.h"
+#include "dheap.h"
+#include "freelist.h"
 #include "idmap.h"
 #include "log.h"
 #include "pool.h"
-#include "route.h"
+#include "probe.h"
 #include "sched.h"
 #include "server.h"
 #include "share.h"
@@ -36,13 +38,8 @@
 #define RETRIES_MAX 2
 /* Queued probes of one owner looked at per turn. */
 #define DISPATCH_LOOKAHEAD 16
-
-enum probe_state {
-	PROBE_RESOLVING,  /* waiting for DNS (host, then local_ip) */
-	PROBE_QUEUED,     /* resolved, waiting for a worker */
-	PROBE_SENT,       /* written to a worker, not answered yet */
-	PROBE_ORPHAN      /* answered; its token maybe still held by a worker */
-};
+/* Probe records kept for reuse once their probes ended (given back when idle). */
+#define PROBE_RECORDS_KEPT 4096
 
 /* What one uid holds.  Owned by the user map; kept until sched_free(). */
 struct sched_user {
@@ -63,43 +60,16 @@ struct sched_client {
 	TAILQ_ENTRY(sched_client) rrlink;
 };
 
-/*
- * One probe.  Owned by the probe map; while SENT or ORPHAN its worker
- * holds its task, and it lives until the worker lets go.
- */
-struct probe {
-	struct wtask task;          /* held by a worker while SENT or ORPHAN */
-	uint64_t id;
-	uint64_t owner;             /* its owner's key */
-	bool exempt;
-	struct sched_user *user;
-	sched_done_fn done;
-	void *arg;
-	uint64_t tag;
-	struct mp_probe_opts opts;
-	enum probe_state state;
-	bool resolving_local;       /* RESOLVING: the address is known, local_ip is not */
-	int retries;                /* times re-sent after a worker died */
-	bool was_sent;              /* handed to a worker at least once */
-	int ip_version;             /* of the target, once resolved */
-	char address[MP_ADDR_MAX];  /* target, once resolved */
-	char local_ip[MP_ADDR_MAX]; /* source, once known */
-	double deadline;            /* monotonic: answer no later than this */
-	double sent_at;             /* monotonic, when written to a worker */
-	int mtr_timeout;            /* whole seconds given to mtr-packet */
-	struct sched_client *client;/* QUEUED, RESOLVING: the owning queue */
-	TAILQ_ENTRY(probe) qlink;   /* client queue (QUEUED) */
-	TAILQ_ENTRY(probe) clink;   /* client's list of unsent probes */
-	struct event timer;         /* deadline, then the hung-worker check */
-};
-
 static const char *const result_words[SCHED_N_RESULTS] = { SCHED_RESULT_WORDS };
 
 static struct {
 	struct bucket global;  /* max_pps */
 	struct event *refill_ev;
 	double refill_at;      /* when refill_ev fires */
-	struct idmap probes;   /* probe id -> struct probe */
+	struct dheap timers;   /* every probe, by when its timer is due */
+	struct event *timer_ev;/* at the earliest of them */
+	double timer_at;       /* when timer_ev fires */
+	struct freelist records; /* probe records for reuse */
 	struct idmap clients;  /* owner key -> struct sched_client */
 	struct idmap users;    /* uid + 1 -> struct sched_user */
 	TAILQ_HEAD(sched_client_rr, sched_client) rr; /* owners with queued probes, round-robin */
@@ -110,7 +80,8 @@ static struct {
 	uint64_t results[SCHED_N_RESULTS];
 } S;
 
-static void probe_timer_cb(evutil_socket_t fd, short what, void *arg);
+static void probe_timer_cb(struct probe *p);
+static void timers_cb(evutil_socket_t fd, short what, void *arg);
 static void dispatch_cb(evutil_socket_t fd, short what, void *arg);
 static void probe_task_done(struct wtask *t, struct worker *w, enum wtask_end how,
 			    const struct mtrpkt_reply *r);
@@ -118,13 +89,57 @@ static void probe_task_done(struct wtask *t, struct worker *w, enum wtask_end ho
 /* Set up the scheduler. */
 int sched_init(void)
 {
-	idmap_init(&S.probes);
 	idmap_init(&S.clients);
 	idmap_init(&S.users);
+	dheap_init(&S.timers);
+	freelist_init(&S.records, sizeof(struct probe), PROBE_RECORDS_KEPT);
 	TAILQ_INIT(&S.rr);
 	S.kick_ev = event_new(srv.base, -1, 0, dispatch_cb, NULL);
 	S.refill_ev = evtimer_new(srv.base, dispatch_cb, NULL);
-	return S.kick_ev && S.refill_ev ? 0 : -ENOMEM;
+	S.timer_ev = evtimer_new(srv.base, timers_cb, NULL);
+	return S.kick_ev && S.refill_ev && S.timer_ev ? 0 : -ENOMEM;
+}
+
+/* The probe whose timer node is t. */
+static struct probe *probe_of_timer(struct dheap_node *t)
+{
+	return (struct probe *)((char *)t - offsetof(struct probe, timer));
+}
+
+/* Set timer_ev for the earliest timer, unless it fires before that already. */
+static void timers_rearm(void)
+{
+	struct dheap_node *top = dheap_top(&S.timers);
+	struct timeval tv;
+
+	if (!top || top->due == INFINITY)
+		return; /* a timer_ev still set just finds nothing due */
+	if (event_pending(S.timer_ev, EV_TIMEOUT, NULL) && S.timer_at <= top->due)
+		return;
+	S.timer_at = top->due;
+	tv = tv_from_seconds(top->due - mono_now());
+	evtimer_add(S.timer_ev, &tv);
+}
+
+/* Run the timers that are due; each is disarmed (due INFINITY) before its probe hears of it. */
+static void timers_cb(evutil_socket_t fd, short what, void *arg)
+{
+	double now = mono_now();
+	struct dheap_node *top;
+
+	while ((top = dheap_top(&S.timers)) && top->due <= now) {
+		dheap_update(&S.timers, top, INFINITY);
+		probe_timer_cb(probe_of_timer(top));
+	}
+	timers_rearm();
+}
+
+/* Set p's timer to due (INFINITY: none). */
+static void probe_arm(struct probe *p, double due)
+{
+	dheap_update(&S.timers, &p->timer, due);
+	if (dheap_top(&S.timers) == &p->timer)
+		timers_rearm();
 }
 
 /* Run the dispatcher once the current callbacks are done. */
@@ -203,7 +218,7 @@ static void client_unschedule(struct sched_client *c)
 /* The worker class of p's protocol. */
 static enum wtask_class probe_class(const struct probe *p)
 {
-	switch (p->opts.protocol) {
+	switch (p->o.protocol) {
 	case MP_PROTO_UDP:
 		return WTASK_UDP;
 	case MP_PROTO_TCP:
@@ -246,9 +261,9 @@ static void probe_unlink(struct probe *p)
 static void probe_free(struct probe *p)
 {
 	probe_unlink(p);
-	event_del(&p->timer);
-	idmap_del(&S.probes, p->id);
-	free(p);
+	probe_names_drop(p);
+	dheap_remove(&S.timers, &p->timer);
+	freelist_put(&S.records, p);
 }
 
 /* p has ended (ORPHAN, unlinked): free it, or keep it until its worker lets go. */
@@ -256,9 +271,7 @@ static void probe_retire(struct probe *p)
 {
 	if (p->task.worker) {
 		/* mtr-packet must answer by its own timeout; if not, it is hung. */
-		double when = p->sent_at + p->mtr_timeout + HUNG_GRACE_SECONDS;
-		struct timeval tv = tv_from_seconds(when - mono_now());
-		evtimer_add(&p->timer, &tv);
+		probe_arm(p, p->sent_at + p->mtr_timeout + HUNG_GRACE_SECONDS);
 		return;
 	}
 	probe_free(p);
@@ -278,15 +291,14 @@ static void probe_end(struct probe *p, struct sched_outcome *o)
 		o->msg = "";
 	S.completed++;
 	probe_unlink(p);
+	probe_names_drop(p);
 	p->state = PROBE_ORPHAN;
 	p->done(p->arg, p->tag, o);
 	probe_retire(p);
 }
 
 /* End p with an error. */
-static void probe_fail(struct probe *p, enum mp_error code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void probe_fail(struct probe *p, enum mp_error code, const char *fmt, ...)
+void probe_fail(struct probe *p, enum mp_error code, const char *fmt, ...)
 {
 	char msg[MP_ERRMSG_MAX];
 	struct sched_outcome o = { .err = code, .msg = msg };
@@ -299,8 +311,8 @@ static void probe_fail(struct probe *p, enum mp_error code, const char *fmt, ...
 }
 
 /* End p with a probe result. */
-static void probe_answer(struct probe *p, const char *word, long rtt_us, const char *responder,
-			 const struct mp_mpls *mpls, int mpls_count)
+void probe_answer(struct probe *p, const char *word, long rtt_us, const char *responder,
+		  const struct mp_mpls *mpls, int mpls_count)
 {
 	struct mp_probe_result res;
 	struct sched_outcome o = { .err = MP_OK, .res = &res };
@@ -334,10 +346,11 @@ static void probe_cancel(struct probe *p)
 }
 
 /* p is resolved and has its source address: queue it for a worker. */
-static void probe_enqueue(struct probe *p)
+void probe_enqueue(struct probe *p)
 {
 	struct sched_client *c = p->client;
 
+	probe_names_drop(p);
 	S.n_resolving--;
 	S.n_queued++;
 	p->state = PROBE_QUEUED;
@@ -346,148 +359,21 @@ static void probe_enqueue(struct probe *p)
 	sched_kick();
 }
 
-/* True for errors of the routing lookup that are the daemon's own shortage, not the network's. */
-static bool route_error_is_local(int r)
+/* Keep what p needs of opts (validated by the protocol codec); its names only for now. */
+static void probe_set_opts(struct probe *p, const struct mp_probe_opts *opts)
 {
-	return r == -EMFILE || r == -ENFILE || r == -ENOBUFS || r == -ENOMEM;
-}
-
-/* Find p's source address with a routing lookup, then queue it. */
-static void probe_route(struct probe *p)
-{
-	int r = route_source(p->address, p->ip_version, p->opts.mark, p->local_ip);
-
-	if (route_error_is_local(r)) {
-		probe_fail(p, MP_ERR_OVERLOADED, "op: no descriptor free for the routing lookup (%s)",
-			   strerror(-r));
-		return;
-	}
-	if (r < 0) {
-		/* mtr-packet would answer the same; it is spared a crash. */
-		probe_answer(p, route_error_word(r), -1, NULL, NULL, 0);
-		return;
-	}
-	probe_enqueue(p);
-}
-
-/* The source address came from a lookup of local_ip. */
-static void probe_local_result(struct probe *p, const struct dnscache_result *res)
-{
-	for (int i = 0; i < res->count; i++) {
-		if (res->addrs[i].ip_version == p->ip_version) {
-			memcpy(p->local_ip, res->addrs[i].text, sizeof(p->local_ip));
-			probe_enqueue(p);
-			return;
-		}
-	}
-	probe_fail(p, MP_ERR_HOST_RESOLVE, "local_ip: %s has no IPv%d address", p->opts.local_ip,
-		   p->ip_version);
-}
-
-/* The target address is known: settle the source address. */
-static void probe_target_known(struct probe *p)
-{
-	struct dnscache_result res;
-	char lit[MP_ADDR_MAX];
-	int v;
-
-	if (!p->opts.local_ip[0]) {
-		probe_route(p);
-		return;
-	}
-	v = addr_literal_version(p->opts.local_ip, lit);
-	if (v) {
-		if (v != p->ip_version) {
-			probe_fail(p, MP_ERR_HOST_RESOLVE, "local_ip: %s is not an IPv%d address",
-				   p->opts.local_ip, p->ip_version);
-			return;
-		}
-		memcpy(p->local_ip, lit, sizeof(p->local_ip));
-		probe_enqueue(p);
-		return;
-	}
-	p->resolving_local = true;
-	switch (dns_resolve(p->opts.local_ip, p->ip_version, p->id, &res)) {
-	case DNSCACHE_HIT:
-	case DNSCACHE_NEGATIVE:
-		probe_local_result(p, &res);
-		break;
-	case DNSCACHE_MISS:
-		break; /* sched_dns_done() goes on */
-	}
-}
-
-/* The target's lookup finished: pick the address to probe. */
-static void probe_host_result(struct probe *p, const struct dnscache_result *res)
-{
-	const struct dnscache_addr *pick = NULL;
-	char src[MP_ADDR_MAX];
-
-	for (int i = 0; i < res->count && !pick; i++) {
-		const struct dnscache_addr *a = &res->addrs[i];
-
-		if (p->opts.ip_version && a->ip_version != p->opts.ip_version)
-			continue;
-		/* Without a wanted version: the first one the host can route to. */
-		if (!p->opts.ip_version &&
-		    route_source(a->text, a->ip_version, p->opts.mark, src) < 0)
-			continue;
-		pick = a;
-	}
-	if (!pick && !p->opts.ip_version && res->count > 0)
-		pick = &res->addrs[0];
-	if (!pick) {
-		if (p->opts.ip_version)
-			probe_fail(p, MP_ERR_HOST_RESOLVE, "host: %s has no IPv%d address",
-				   p->opts.host, p->opts.ip_version);
-		else
-			probe_fail(p, MP_ERR_HOST_RESOLVE, "host: cannot resolve %s", p->opts.host);
-		return;
-	}
-	memcpy(p->address, pick->text, sizeof(p->address));
-	p->ip_version = pick->ip_version;
-	probe_target_known(p);
-}
-
-/* A lookup for probe cookie finished. */
-void sched_dns_done(uint64_t cookie, const struct dnscache_result *res)
-{
-	struct probe *p = idmap_get(&S.probes, cookie);
-
-	if (!p || p->state != PROBE_RESOLVING)
-		return;
-	if (p->resolving_local)
-		probe_local_result(p, res);
-	else
-		probe_host_result(p, res);
-}
-
-/* Start resolving p's host: literals at once, names through the cache. */
-static void probe_resolve(struct probe *p)
-{
-	struct dnscache_result res;
-	char lit[MP_ADDR_MAX];
-	int v = addr_literal_version(p->opts.host, lit);
-
-	if (v) {
-		if (p->opts.ip_version && p->opts.ip_version != v) {
-			probe_fail(p, MP_ERR_HOST_RESOLVE, "host: %s is not an IPv%d address",
-				   p->opts.host, p->opts.ip_version);
-			return;
-		}
-		memcpy(p->address, lit, sizeof(p->address));
-		p->ip_version = v;
-		probe_target_known(p);
-		return;
-	}
-	switch (dns_resolve(p->opts.host, p->opts.ip_version, p->id, &res)) {
-	case DNSCACHE_HIT:
-	case DNSCACHE_NEGATIVE:
-		probe_host_result(p, &res);
-		break;
-	case DNSCACHE_MISS:
-		break; /* sched_dns_done() goes on */
-	}
+	p->host = opts->host;
+	p->local = opts->local_ip;
+	p->o.protocol = (uint8_t)opts->protocol;
+	p->o.want_version = (uint8_t)opts->ip_version;
+	p->o.ttl = (uint8_t)opts->ttl;
+	p->o.tos = (uint8_t)opts->tos;
+	p->o.bit_pattern = (uint8_t)opts->bit_pattern;
+	p->o.port = (uint16_t)opts->port;
+	p->o.local_port = (uint16_t)opts->local_port;
+	p->o.size = (int16_t)opts->size;
+	p->o.has_mark = opts->mark >= 0;
+	p->o.mark = p->o.has_mark ? (uint32_t)opts->mark : 0;
 }
 
 /* Admit a probe for owner. */
@@ -496,7 +382,6 @@ enum mp_error sched_submit(const struct sched_owner *owner, const struct mp_prob
 {
 	struct sched_client *c;
 	struct probe *p;
-	struct timeval tv;
 
 	if (srv.stopping) {
 		snprintf(errmsg, MP_ERRMSG_MAX, "op: the daemon is shutting down");
@@ -515,9 +400,9 @@ enum mp_error sched_submit(const struct sched_owner *owner, const struct mp_prob
 			 srv.cfg.uid_max_queued);
 		return MP_ERR_OVERLOADED;
 	}
-	p = c ? calloc(1, sizeof(*p)) : NULL;
-	if (!p || idmap_put(&S.probes, S.next_id + 1, p) < 0) {
-		free(p);
+	p = c ? freelist_get(&S.records) : NULL;
+	if (!p || dheap_add(&S.timers, &p->timer, INFINITY) < 0) {
+		freelist_put(&S.records, p);
 		snprintf(errmsg, MP_ERRMSG_MAX, "op: out of memory");
 		return MP_ERR_OVERLOADED;
 	}
@@ -528,33 +413,29 @@ enum mp_error sched_submit(const struct sched_owner *owner, const struct mp_prob
 	p->done = done;
 	p->arg = arg;
 	p->tag = tag;
-	p->opts = *opts;
+	probe_set_opts(p, opts);
 	p->task.done = probe_task_done;
 	p->task.cls = probe_class(p);
-	p->deadline = mono_now() + p->opts.timeout;
+	p->deadline = mono_now() + opts->timeout;
 	p->state = PROBE_RESOLVING;
 	p->client = c;
 	TAILQ_INSERT_TAIL(&c->unsent, p, clink);
 	S.n_resolving++;
 	c->user->waiting++;
 	S.started++;
-	evtimer_assign(&p->timer, srv.base, probe_timer_cb, p);
-	tv = tv_from_seconds(p->opts.timeout);
-	evtimer_add(&p->timer, &tv);
-	probe_resolve(p);
+	probe_arm(p, p->deadline);
+	probe_resolve(p); /* past this, p may be gone */
 	return MP_OK;
 }
 
 /* A probe's deadline (or, once answered, its hung-worker check) passed. */
-static void probe_timer_cb(evutil_socket_t fd, short what, void *arg)
+static void probe_timer_cb(struct probe *p)
 {
-	struct probe *p = arg;
-
 	switch (p->state) {
 	case PROBE_RESOLVING:
 		probe_fail(p, MP_ERR_HOST_RESOLVE, "%s: resolving %s timed out",
 			   p->resolving_local ? "local_ip" : "host",
-			   p->resolving_local ? p->opts.local_ip : p->opts.host);
+			   p->resolving_local ? p->local : p->host);
 		break;
 	case PROBE_QUEUED:
 		if (!pool_any_alive())
@@ -583,23 +464,21 @@ static void probe_send(struct probe *p, struct worker *w)
 	double remaining = p->deadline - mono_now();
 	struct mtrpkt_probe_cmd cmd = {
 		.ip_version = p->ip_version,
-		.protocol = p->opts.protocol,
-		.port = p->opts.port,
-		.local_port = p->opts.local_port,
-		.ttl = p->opts.ttl,
-		.size = p->opts.size,
-		.bit_pattern = p->opts.bit_pattern,
-		.tos = p->opts.tos,
-		.mark = p->opts.mark,
+		.protocol = (enum mp_protocol)p->o.protocol,
+		.port = p->o.port,
+		.local_port = p->o.local_port,
+		.ttl = p->o.ttl,
+		.size = p->o.size,
+		.bit_pattern = p->o.bit_pattern,
+		.tos = p->o.tos,
+		.mark = probe_mark(p),
 	};
 	int r;
 
 	probe_unlink(p);
 	p->state = PROBE_SENT;
 	S.n_sent++;
-	p->mtr_timeout = (int)ceil(remaining);
-	if (p->mtr_timeout < 1)
-		p->mtr_timeout = 1;
+	p->mtr_timeout = remaining > 1 ? (uint16_t)ceil(remaining) : 1;
 	cmd.timeout_s = p->mtr_timeout;
 	memcpy(cmd.address, p->address, sizeof(cmd.address));
 	memcpy(cmd.local_ip, p->local_ip, sizeof(cmd.local_ip));
@@ -784,20 +663,18 @@ void sched_owner_gone(uint64_t key)
 	free(c);
 }
 
-/* Collect every probe in state st (the map must not change while iterating). */
+/* Collect every probe in state st (from the timer heap, which holds them all). */
 static struct probe **probes_in_state(enum probe_state st, size_t *ret_n)
 {
-	size_t iter = 0, n = 0;
-	struct probe **v = malloc((idmap_count(&S.probes) + 1) * sizeof(*v));
-	uint64_t key;
-	void *val;
+	size_t n = 0;
+	struct probe **v = malloc(((size_t)dheap_count(&S.timers) + 1) * sizeof(*v));
 
 	if (!v) {
 		*ret_n = 0;
 		return NULL;
 	}
-	while (idmap_next(&S.probes, &iter, &key, &val)) {
-		struct probe *p = val;
+	for (uint32_t i = 0; i < dheap_count(&S.timers); i++) {
+		struct probe *p = probe_of_timer(dheap_at(&S.timers, i));
 
 		if (p->state == st)
 			v[n++] = p;
@@ -847,14 +724,16 @@ void sched_free(void)
 		free(val);
 	idmap_free(&S.clients);
 	TAILQ_INIT(&S.rr);
-	iter = 0;
-	while (idmap_next(&S.probes, &iter, &key, &val)) {
-		struct probe *p = val;
+	for (uint32_t i = 0; i < dheap_count(&S.timers); i++) {
+		struct probe *p = probe_of_timer(dheap_at(&S.timers, i));
 
-		event_del(&p->timer);
+		if (p->names_owned)
+			free((char *)p->host);
 		free(p);
 	}
-	idmap_free(&S.probes);
+	dheap_free(&S.timers);
+	freelist_trim(&S.records);
+	resolve_free();
 	iter = 0;
 	while (idmap_next(&S.users, &iter, &key, &val))
 		free(val);
@@ -865,6 +744,18 @@ void sched_free(void)
 	if (S.refill_ev)
 		event_free(S.refill_ev);
 	S.refill_ev = NULL;
+	if (S.timer_ev)
+		event_free(S.timer_ev);
+	S.timer_ev = NULL;
+}
+
+/* Idle: give back the probe records kept and the tables' spare room. */
+void sched_trim(void)
+{
+	freelist_trim(&S.records);
+	dheap_shrink(&S.timers);
+	resolve_trim();
+	idmap_shrink(&S.clients);
 }
 
 /* Counters for stats. */

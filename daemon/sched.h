@@ -51,7 +51,7 @@ enum mp_error sched_submit(const struct sched_owner *owner, const struct mp_prob
 void sched_owner_gone(uint64_t key);
 /* Run the dispatcher soon (a worker has room, or a probe is queued). */
 void sched_kick(void);
-/* The DNS module's callback: a lookup for probe id cookie finished. */
+/* The DNS module's callback: a lookup for probe id cookie finished (resolve.c). */
 void sched_dns_done(uint64_t cookie, const struct dnscache_result *res);
 
 /* Stop: answer everything unsent with shutting-down. */
@@ -60,6 +60,8 @@ void sched_shutdown(void);
 void sched_abort_sent(void);
 /* Probes at workers and not answered yet. */
 size_t sched_sent_count(void);
+/* Give back memory kept for reuse (the daemon is idle). */
+void sched_trim(void);
 
 /* Result words counted one by one; anything else counts as "other" (the last). */
 #define SCHED_RESULT_WORDS                                                                    \

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "freelist.h"
 #include "log.h"
 #include "server.h"
 #include "util.h"
@@ -20,8 +21,10 @@
 #define WORKER_PINGS_MAX 4
 /* Seconds a new worker gets to answer its start-up check. */
 #define WORKER_STARTUP_TIMEOUT 5
+/* Ping records kept for reuse (given back when idle). */
+#define PINGS_KEPT 64
 
-/* A pacing question.  Owned by the worker's token map while asked. */
+/* A pacing question.  Owned by the worker's token map while asked; from the free list. */
 struct ping {
 	struct worker_question q;
 	uint64_t seq;            /* the pool's send count when it was written */
@@ -32,6 +35,7 @@ static struct {
 	const struct wlink_ops *ops;
 	const struct worker_events *ev;
 	struct log_ratelimit garbage_rl;
+	struct freelist pings;  /* struct ping, for reuse */
 } W = { .garbage_rl = { .interval = 10, .burst = 5 } };
 
 /* Set up the module. */
@@ -39,6 +43,13 @@ void worker_setup(const struct wlink_ops *ops, const struct worker_events *ev)
 {
 	W.ops = ops;
 	W.ev = ev;
+	freelist_init(&W.pings, sizeof(struct ping), PINGS_KEPT);
+}
+
+/* Give back the ping records kept for reuse. */
+void worker_trim(void)
+{
+	freelist_trim(&W.pings);
 }
 
 /* A free token: positive int32, never 0, not in use. */
@@ -150,7 +161,7 @@ static void worker_ping_done(struct wtask *t, struct worker *w, enum wtask_end h
 	w->pings_out--;
 	if (how == WTASK_ANSWERED)
 		worker_ping_answered(w, pg);
-	free(pg);
+	freelist_put(&W.pings, pg);
 }
 
 /*
@@ -168,13 +179,13 @@ void worker_ping(struct worker *w, uint64_t seq)
 	bool barrier_needed = w->has_candidate && w->ping_no == w->barrier_no;
 
 	if (w->state != WORKER_READY || w->pings_out >= WORKER_PINGS_MAX ||
-	    (seq <= w->last_ping_seq && !barrier_needed) || !(pg = calloc(1, sizeof(*pg))))
+	    (seq <= w->last_ping_seq && !barrier_needed) || !(pg = freelist_get(&W.pings)))
 		return;
 	pg->seq = seq;
 	pg->q.task.done = worker_ping_done;
 	snprintf(pg->q.feature, sizeof(pg->q.feature), "version");
 	if (worker_ask(w, &pg->q) < 0) {
-		free(pg);
+		freelist_put(&W.pings, pg);
 		return;
 	}
 	pg->ping_no = ++w->ping_no;

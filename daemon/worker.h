@@ -49,9 +49,9 @@ typedef void (*wtask_done_fn)(struct wtask *t, struct worker *w, enum wtask_end 
 /* Work written to a worker under a token.  Embedded in its owner's object. */
 struct wtask {
 	wtask_done_fn done;
-	enum wtask_class cls;
 	struct worker *worker;  /* while held */
 	uint32_t token;         /* while held */
+	enum wtask_class cls;
 };
 
 /* A check-support question.  Embedded in its asker's object. */
@@ -104,6 +104,8 @@ struct worker {
 
 /* Set up the module: the link to use and whom to tell. */
 void worker_setup(const struct wlink_ops *ops, const struct worker_events *ev);
+/* Give back the memory kept for reuse (the daemon is idle). */
+void worker_trim(void);
 /* Spawn w's process and ask the start-up questions. 0 or -errno (w->why set). */
 int worker_spawn(struct worker *w, const char *path);
 /*

@@ -7,24 +7,35 @@
  */
 #include <check.h>
 #include <errno.h>
+#include <event2/buffer.h>
 #include <event2/event.h>
+#include <fcntl.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "daemon/config.h"
+#include "daemon/dheap.h"
+#include "daemon/freelist.h"
 #include "daemon/log.h"
 #include "daemon/pool.h"
 #include "daemon/proto.h"
 #include "daemon/route.h"
 #include "daemon/sched.h"
 #include "daemon/server.h"
+#include "daemon/stream.h"
 #include "daemon/util.h"
 #include "daemon/worker.h"
 #include "fake_link.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#endif
 
 struct server srv;
 
@@ -1556,10 +1567,301 @@ START_TEST(test_no_retire_while_asked)
 }
 END_TEST
 
+/*
+ * 12. Many probes with deadlines in every order, nobody answering: each
+ * ends no-reply at its own deadline (one timer event stands for all of
+ * them), in deadline order; records are reused for the next batch, and
+ * given back by sched_trim() with nothing in flight.
+ */
+START_TEST(test_many_deadlines)
+{
+	struct who u = { 1, 0, true };
+	enum { N = 300 };
+	long tags[N];
+	double timeout[N];
+
+	rng_state = 0x2545f4914f6cdd1dULL;
+	start_pool();
+	for (int round = 0; round < 2; round++) {
+		for (int i = 0; i < N; i++) {
+			timeout[i] = 0.05 + rnd(200) / 1000.0;
+			tags[i] = submit_ok(u, MP_PROTO_ICMP, 64, 1, timeout[i]);
+		}
+		PUMP_UNTIL(done_calls == (uint64_t)(round + 1) * N, 2.0);
+		ck_assert_uint_eq(done_calls, (uint64_t)(round + 1) * N);
+		for (int i = 0; i < N; i++) {
+			const struct rec *r = &recs[tags[i]];
+			double due = r->submitted + timeout[i];
+
+			ck_assert_str_eq(r->result, "no-reply");
+			ck_assert_msg(r->ended >= due - 0.002 && r->ended <= due + 0.1,
+				      "probe %d due at +%.3f s ended at +%.3f s", i, timeout[i],
+				      r->ended - r->submitted);
+			/* One due clearly earlier ended no later. */
+			for (int j = 0; j < N; j++)
+				if (recs[tags[j]].submitted + timeout[j] + 0.01 < due &&
+				    recs[tags[j]].ended > r->ended)
+					ck_abort_msg("probe %d ended after %d, due later", j, i);
+		}
+		/* The worker answers them all late: dropped, and the records come back. */
+		ck_assert_int_eq(answer_all(REPLY), N);
+		pump();
+		ck_assert_uint_eq(stats().results[0], 0);
+		check_invariant();
+		sched_trim();
+	}
+	ck_assert_uint_eq(stats().sent + stats().queued + stats().resolving, 0);
+}
+END_TEST
+
+/* Free lists: records are reused last in, first out, zeroed, up to the bound; the rest is freed. */
+START_TEST(test_freelist)
+{
+	struct freelist fl;
+	unsigned char *a, *b, *c, *d;
+
+	freelist_init(&fl, 40, 2);
+	a = freelist_get(&fl);
+	b = freelist_get(&fl);
+	c = freelist_get(&fl);
+	ck_assert_ptr_nonnull(a);
+	ck_assert_ptr_nonnull(b);
+	ck_assert_ptr_nonnull(c);
+	for (int i = 0; i < 40; i++)
+		ck_assert_int_eq(a[i], 0);
+	memset(a, 0xa5, 40);
+	memset(b, 0x5a, 40);
+	freelist_put(&fl, a);
+	freelist_put(&fl, b);
+	freelist_put(&fl, c); /* beyond the bound: freed */
+	freelist_put(&fl, NULL);
+	ck_assert_uint_eq(fl.count, 2);
+#if defined(__SANITIZE_ADDRESS__)
+	/* A kept record is poisoned past its link, as freed memory would be. */
+	ck_assert(__asan_address_is_poisoned(b + sizeof(void *)));
+	ck_assert(!__asan_address_is_poisoned(b));
+#endif
+	d = freelist_get(&fl);
+	ck_assert_ptr_eq(d, b);
+	for (int i = 0; i < 40; i++)
+		ck_assert_int_eq(d[i], 0);
+	ck_assert_ptr_eq(freelist_get(&fl), a);
+	ck_assert_int_eq(a[0], 0);
+	ck_assert_uint_eq(fl.count, 0);
+	freelist_put(&fl, a);
+	freelist_put(&fl, d);
+	freelist_trim(&fl);
+	ck_assert_uint_eq(fl.count, 0);
+	ck_assert_ptr_null(fl.head);
+	/* A record is at least a pointer, for the link. */
+	freelist_init(&fl, 1, 8);
+	ck_assert_uint_eq(fl.size, sizeof(void *));
+	a = freelist_get(&fl);
+	freelist_put(&fl, a);
+	ck_assert_ptr_eq(freelist_get(&fl), a);
+	free(a);
+}
+END_TEST
+
+/* Every node knows its place, and no node is due before its parent (one check call: each costs a syscall). */
+static void check_heap(const struct dheap *h)
+{
+	bool ok = dheap_count(h) <= h->cap;
+
+	for (uint32_t i = 0; i < dheap_count(h) && ok; i++)
+		ok = dheap_at(h, i)->pos == i + 1 &&
+		     (i == 0 || !(dheap_at(h, i)->due < dheap_at(h, (i - 1) / 2)->due));
+	ck_assert_msg(ok, "heap shape broken");
+}
+
+/* The deadline heap against a brute-force reference: add, move, remove, take the first. */
+START_TEST(test_dheap)
+{
+	enum { N = 2000 };
+	static struct dheap_node nodes[N];
+	struct dheap h;
+	int in = 0;
+
+	rng_state = 0x853c49e6748fea9bULL;
+	dheap_init(&h);
+	ck_assert_ptr_null(dheap_top(&h));
+	for (int step = 0; step < 20000; step++) {
+		struct dheap_node *x = &nodes[rnd(N)];
+		double due = rnd(1000) / 10.0;
+		uint32_t r = rnd(10);
+
+		if (!dheap_contains(x)) {
+			if (dheap_add(&h, x, due) < 0)
+				ck_abort_msg("dheap_add failed");
+			in++;
+		} else if (r < 4) {
+			dheap_update(&h, x, r == 0 ? INFINITY : due);
+		} else if (r < 8) {
+			dheap_remove(&h, x);
+			if (dheap_contains(x))
+				ck_abort_msg("removed, still in");
+			in--;
+		} else {
+			struct dheap_node *top = dheap_top(&h);
+
+			for (int i = 0; i < N; i++)
+				if (dheap_contains(&nodes[i]) && nodes[i].due < top->due)
+					ck_abort_msg("step %d: node %d is due before the top", step, i);
+			dheap_remove(&h, top);
+			in--;
+		}
+		if (dheap_count(&h) != (uint32_t)in)
+			ck_abort_msg("step %d: %u in the heap, not %d", step, dheap_count(&h), in);
+		if (step % 97 == 0)
+			check_heap(&h);
+		if (step % 5000 == 0) {
+			dheap_shrink(&h);
+			check_heap(&h);
+		}
+	}
+	check_heap(&h);
+	/* Emptied in order. */
+	double last = -1;
+
+	while (dheap_top(&h)) {
+		struct dheap_node *top = dheap_top(&h);
+
+		if (top->due < last)
+			ck_abort_msg("taken out of order: %g after %g", top->due, last);
+		last = top->due;
+		dheap_remove(&h, top);
+	}
+	dheap_remove(&h, &nodes[0]); /* in no heap: nothing */
+	dheap_shrink(&h);
+	ck_assert_uint_eq(h.cap, 0);
+	ck_assert_int_eq(dheap_add(&h, &nodes[1], 1.0), 0);
+	ck_assert_ptr_eq(dheap_top(&h), &nodes[1]);
+	dheap_free(&h);
+	ck_assert_uint_eq(dheap_count(&h), 0);
+}
+END_TEST
+
+/* What a stream told its owner. */
+static struct {
+	int reads, eofs, errors, writes, drained;
+	size_t written;
+} sev;
+
+static void on_stream_read(struct stream *s) { sev.reads++; }
+static void on_stream_eof(struct stream *s) { sev.eofs++; }
+static void on_stream_error(struct stream *s) { sev.errors++; }
+static void on_stream_written(struct stream *s, size_t n, bool drained)
+{
+	sev.writes++;
+	sev.written += n;
+	sev.drained += drained;
+}
+
+static const struct stream_cbs stream_test_cbs = {
+	.read = on_stream_read,
+	.written = on_stream_written,
+	.eof = on_stream_eof,
+	.error = on_stream_error,
+};
+
+/* Run the loop until nothing is ready. */
+static void spin(void)
+{
+	for (int i = 0; i < 20; i++)
+		event_base_loop(srv.base, EVLOOP_NONBLOCK);
+}
+
+/*
+ * A stream over a socket pair: no buffer until bytes come; reading stops
+ * at read_max and goes on once drained; output goes out and is reported;
+ * the peer's half-close is an end of input, its close an error on write.
+ */
+START_TEST(test_stream)
+{
+	struct stream s;
+	char buf[400], got[32];
+	int sv[2];
+
+	signal(SIGPIPE, SIG_IGN);
+	memset(&sev, 0, sizeof(sev));
+	srv.base = event_base_new();
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	ck_assert_int_eq(fcntl(sv[0], F_SETFL, O_NONBLOCK), 0);
+	stream_init(&s, srv.base, sv[0], &stream_test_cbs);
+	stream_set_limits(&s, 100, 0);
+	stream_read(&s, true);
+	spin();
+	ck_assert_ptr_null(stream_input(&s)); /* idle: no buffers */
+	ck_assert_ptr_null(s.out);
+	ck_assert_int_eq(sev.reads, 0);
+
+	memset(buf, 'x', sizeof(buf));
+	ck_assert_int_eq(write(sv[1], buf, 250), 250);
+	spin();
+	ck_assert_int_ge(sev.reads, 1);
+	ck_assert_uint_eq(stream_input_len(&s), 100); /* stopped at read_max */
+	stream_drain(&s, 60);
+	spin();
+	ck_assert_uint_eq(stream_input_len(&s), 100);
+	stream_drain(&s, 100);
+	spin();
+	ck_assert_uint_eq(stream_input_len(&s), 90);
+	/* Not reading: what comes waits in the socket. */
+	stream_read(&s, false);
+	ck_assert_int_eq(write(sv[1], buf, 5), 5);
+	spin();
+	ck_assert_uint_eq(stream_input_len(&s), 90);
+	stream_read(&s, true);
+	spin();
+	ck_assert_uint_eq(stream_input_len(&s), 95);
+	stream_drain(&s, 95);
+
+	ck_assert_int_eq(stream_write(&s, "hello\n", 6), 0);
+	ck_assert_int_eq(stream_write(&s, "", 0), 0);
+	ck_assert_uint_eq(stream_output_len(&s), 6);
+	spin();
+	ck_assert_uint_eq(stream_output_len(&s), 0);
+	ck_assert_uint_eq(sev.written, 6);
+	ck_assert_int_eq(sev.drained, sev.writes);
+	ck_assert_int_eq(read(sv[1], got, sizeof(got)), 6);
+	ck_assert_int_eq(memcmp(got, "hello\n", 6), 0);
+	/* Empty buffers can go, and come back when needed. */
+	stream_shrink(&s);
+	ck_assert_ptr_null(stream_input(&s));
+	ck_assert_ptr_null(s.out);
+	ck_assert_int_eq(write(sv[1], "ab", 2), 2);
+	spin();
+	ck_assert_uint_eq(stream_input_len(&s), 2);
+	stream_shrink(&s);
+	ck_assert_ptr_nonnull(stream_input(&s)); /* not empty: kept */
+	stream_drain(&s, 2);
+
+	/* Half-close: the end of input, once; writing goes on. */
+	ck_assert_int_eq(shutdown(sv[1], SHUT_WR), 0);
+	spin();
+	ck_assert_int_eq(sev.eofs, 1);
+	ck_assert_int_eq(sev.errors, 0);
+	ck_assert_int_eq(stream_write(&s, "bye\n", 4), 0);
+	spin();
+	ck_assert_uint_eq(sev.written, 10);
+	ck_assert_int_eq(read(sv[1], got, sizeof(got)), 4);
+	/* The peer is gone: writing fails. */
+	close(sv[1]);
+	ck_assert_int_eq(stream_write(&s, "lost\n", 5), 0);
+	spin();
+	ck_assert_int_eq(sev.errors, 1);
+	stream_free(&s);
+	ck_assert_int_eq(fcntl(sv[0], F_GETFD), -1); /* closed */
+	event_base_free(srv.base);
+	srv.base = NULL;
+}
+END_TEST
+
 static Suite *engine_suite(void)
 {
 	Suite *s = suite_create("engine");
 	TCase *tc = tcase_create("core");
+	TCase *records = tcase_create("records");
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 30);
@@ -1588,7 +1890,12 @@ static Suite *engine_suite(void)
 	tcase_add_test(tc, test_done_ends_owner);
 	tcase_add_test(tc, test_check_support);
 	tcase_add_test(tc, test_no_retire_while_asked);
+	tcase_add_test(tc, test_many_deadlines);
 	suite_add_tcase(s, tc);
+	tcase_add_test(records, test_freelist);
+	tcase_add_test(records, test_dheap);
+	tcase_add_test(records, test_stream);
+	suite_add_tcase(s, records);
 	return s;
 }
 

@@ -359,6 +359,55 @@ START_TEST(test_reuse_after_free)
 }
 END_TEST
 
+/* Shrinking gives back room, keeps every entry, and leaves the map usable; an empty map frees its table. */
+START_TEST(test_shrink)
+{
+	struct idmap m;
+	uint64_t s = 11;
+
+	idmap_init(&m);
+	idmap_shrink(&m);
+	ck_assert_uint_eq(m.cap, 0);
+	for (uint64_t k = 1; k <= 5000; k++)
+		ck_assert_int_eq(idmap_put(&m, k, val(k)), 0);
+	ck_assert_uint_eq(m.cap, 8192);
+	idmap_shrink(&m);
+	ck_assert_uint_eq(m.cap, 8192); /* already as small as it may be */
+	/* Keep 100 scattered entries: at most half full after the shrink. */
+	for (uint64_t k = 1; k <= 5000; k++)
+		if (k % 50 != 0)
+			ck_assert_ptr_eq(idmap_del(&m, k), val(k));
+	ck_assert_uint_eq(idmap_count(&m), 100);
+	idmap_shrink(&m);
+	ck_assert_uint_eq(m.cap, 256);
+	check_shape(&m);
+	for (uint64_t k = 50; k <= 5000; k += 50)
+		ck_assert_ptr_eq(idmap_get(&m, k), val(k));
+	ck_assert_ptr_null(idmap_get(&m, 51));
+	/* Still a working map: random churn against the entries kept. */
+	for (int i = 0; i < 2000; i++) {
+		uint64_t k = 5001 + rng_next(&s) % 300;
+
+		if (idmap_get(&m, k))
+			ck_assert_ptr_eq(idmap_del(&m, k), val(k));
+		else
+			ck_assert_int_eq(idmap_put(&m, k, val(k)), 0);
+		check_shape(&m);
+	}
+	for (uint64_t k = 50; k <= 5000; k += 50)
+		ck_assert_ptr_eq(idmap_del(&m, k), val(k));
+	for (uint64_t k = 5001; k <= 5300; k++)
+		idmap_del(&m, k);
+	ck_assert_uint_eq(idmap_count(&m), 0);
+	idmap_shrink(&m);
+	ck_assert_uint_eq(m.cap, 0);
+	ck_assert_ptr_null(m.slots);
+	ck_assert_int_eq(idmap_put(&m, 9, val(9)), 0);
+	ck_assert_ptr_eq(idmap_get(&m, 9), val(9));
+	idmap_free(&m);
+}
+END_TEST
+
 /* All id map tests in one suite. */
 static Suite *idmap_suite(void)
 {
@@ -377,6 +426,7 @@ static Suite *idmap_suite(void)
 	tcase_add_test(tc, test_iterate);
 	tcase_add_test(tc, test_reuse_after_free);
 	tcase_add_test(tc, test_get_or_new);
+	tcase_add_test(tc, test_shrink);
 	suite_add_tcase(s, tc);
 	return s;
 }
