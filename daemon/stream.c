@@ -14,6 +14,12 @@
 /* Most bytes read at once (as a bufferevent does). */
 #define STREAM_READ_CHUNK 16384
 
+/* Streams with output written in this pass of the loop, and the event that writes it. */
+static struct {
+	struct event *flush_ev;
+	TAILQ_HEAD(stream_flush, stream) flush;
+} F = { .flush = TAILQ_HEAD_INITIALIZER(F.flush) };
+
 /* True for the errors after which the socket is simply tried again later. */
 static bool retriable(int err)
 {
@@ -25,7 +31,7 @@ static void stream_update(struct stream *s)
 {
 	bool want_read = s->reading && !s->eof && !s->failed &&
 			 (s->read_max == 0 || stream_input_len(s) < s->read_max);
-	bool want_write = !s->failed && stream_output_len(s) > 0;
+	bool want_write = !s->failed && !s->flushing && stream_output_len(s) > 0;
 
 	if (want_read != s->rev_on) {
 		if (want_read)
@@ -84,7 +90,7 @@ static void stream_read_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-/* The socket is writable. */
+/* The socket is writable (or the output is flushed at the end of a pass). */
 static void stream_write_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct stream *s = arg;
@@ -93,11 +99,36 @@ static void stream_write_cb(evutil_socket_t fd, short what, void *arg)
 	if (n < 0) {
 		if (!retriable(errno))
 			stream_fail(s);
+		else
+			stream_update(s); /* from a flush: now wait until it is writable */
 		return;
 	}
 	stream_update(s);
 	if (n > 0)
 		s->cbs->written(s, (size_t)n, stream_output_len(s) <= s->write_low);
+}
+
+/* Take s off the flush list. */
+static void stream_unflush(struct stream *s)
+{
+	if (s->flushing) {
+		TAILQ_REMOVE(&F.flush, s, flink);
+		s->flushing = false;
+	}
+}
+
+/* The end of a pass: write each stream's output as if its socket had said it was writable. */
+static void stream_flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct stream *s;
+
+	while ((s = TAILQ_FIRST(&F.flush))) {
+		stream_unflush(s);
+		if (s->failed || stream_output_len(s) == 0)
+			continue;
+		/* May free s (its owner's callbacks), or put it back on the list. */
+		stream_write_cb(event_get_fd(&s->wev), EV_WRITE, s);
+	}
 }
 
 /* Take fd. */
@@ -106,7 +137,7 @@ void stream_init(struct stream *s, struct event_base *base, int fd, const struct
 	s->in = s->out = NULL;
 	s->cbs = cbs;
 	s->read_max = s->write_low = 0;
-	s->reading = s->eof = s->failed = s->rev_on = s->wev_on = false;
+	s->reading = s->eof = s->failed = s->rev_on = s->wev_on = s->flushing = false;
 	event_assign(&s->rev, base, fd, EV_READ | EV_PERSIST, stream_read_cb, s);
 	event_assign(&s->wev, base, fd, EV_WRITE | EV_PERSIST, stream_write_cb, s);
 }
@@ -114,6 +145,7 @@ void stream_init(struct stream *s, struct event_base *base, int fd, const struct
 /* Close and free. */
 void stream_free(struct stream *s)
 {
+	stream_unflush(s);
 	event_del(&s->rev);
 	event_del(&s->wev);
 	evutil_closesocket(event_get_fd(&s->rev));
@@ -149,8 +181,17 @@ int stream_write(struct stream *s, const void *data, size_t len)
 		return -ENOMEM;
 	if (evbuffer_add(s->out, data, len) < 0)
 		return -ENOMEM;
-	if (!s->wev_on)
-		stream_update(s);
+	if (s->wev_on || s->flushing)
+		return 0;
+	if (!F.flush_ev)
+		F.flush_ev = event_new(event_get_base(&s->wev), -1, 0, stream_flush_cb, NULL);
+	if (!F.flush_ev) {
+		stream_update(s); /* written when the socket is writable */
+		return 0;
+	}
+	s->flushing = true;
+	TAILQ_INSERT_TAIL(&F.flush, s, flink);
+	event_active(F.flush_ev, EV_TIMEOUT, 0);
 	return 0;
 }
 

@@ -14,6 +14,7 @@
 #include <event2/event_struct.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/queue.h>
 
 struct evbuffer;
 struct event_base;
@@ -42,6 +43,8 @@ struct stream {
 	bool eof;                    /* the peer closed its side */
 	bool failed;                 /* the socket failed: no event any more */
 	bool rev_on, wev_on;         /* the events are added */
+	bool flushing;               /* on the flush list (see stream_write()) */
+	TAILQ_ENTRY(stream) flink;
 };
 
 /* Take the non-blocking socket fd (closed by stream_free()); not reading yet. */
@@ -52,7 +55,12 @@ void stream_free(struct stream *s);
 void stream_read(struct stream *s, bool on);
 /* Stop reading at read_max bytes of input (0: no limit); drained at write_low. */
 void stream_set_limits(struct stream *s, size_t read_max, size_t write_low);
-/* Append len bytes to the output.  0 or -ENOMEM. */
+/*
+ * Append len bytes to the output.  0 or -ENOMEM.  The output is written
+ * at the end of the current pass of the loop (every stream written to in
+ * a pass, once each), straight to the socket; only what the socket does
+ * not take then waits for it to be writable.
+ */
 int stream_write(struct stream *s, const void *data, size_t len);
 /* The input: NULL while nothing was ever read. */
 static inline struct evbuffer *stream_input(const struct stream *s)

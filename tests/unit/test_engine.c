@@ -1816,15 +1816,46 @@ START_TEST(test_stream)
 	ck_assert_uint_eq(stream_input_len(&s), 95);
 	stream_drain(&s, 95);
 
-	ck_assert_int_eq(stream_write(&s, "hello\n", 6), 0);
+	ck_assert_int_eq(stream_write(&s, "hel", 3), 0);
+	ck_assert_int_eq(stream_write(&s, "lo\n", 3), 0);
 	ck_assert_int_eq(stream_write(&s, "", 0), 0);
 	ck_assert_uint_eq(stream_output_len(&s), 6);
+	/* Written at the end of the pass, in one go, without watching for writability. */
+	ck_assert(s.flushing);
+	ck_assert(!s.wev_on);
+	event_base_loop(srv.base, EVLOOP_NONBLOCK | EVLOOP_ONCE);
+	ck_assert_uint_eq(stream_output_len(&s), 0);
+	ck_assert(!s.flushing);
+	ck_assert(!s.wev_on);
+	ck_assert_int_eq(sev.writes, 1);
 	spin();
 	ck_assert_uint_eq(stream_output_len(&s), 0);
 	ck_assert_uint_eq(sev.written, 6);
 	ck_assert_int_eq(sev.drained, sev.writes);
 	ck_assert_int_eq(read(sv[1], got, sizeof(got)), 6);
 	ck_assert_int_eq(memcmp(got, "hello\n", 6), 0);
+	/* What the socket does not take waits for it to be writable. */
+	{
+		static char big[1 << 20];
+		size_t total = 0, sent = sev.written;
+		ssize_t r;
+
+		for (int i = 0; i < 4; i++)
+			ck_assert_int_eq(stream_write(&s, big, sizeof(big)), 0);
+		event_base_loop(srv.base, EVLOOP_NONBLOCK | EVLOOP_ONCE);
+		ck_assert_uint_gt(stream_output_len(&s), 0);
+		ck_assert(s.wev_on);
+		ck_assert(!s.flushing);
+		while (total < 4 * sizeof(big)) {
+			spin();
+			while ((r = recv(sv[1], big, sizeof(big), MSG_DONTWAIT)) > 0)
+				total += (size_t)r;
+		}
+		ck_assert_uint_eq(total, 4 * sizeof(big));
+		ck_assert_uint_eq(stream_output_len(&s), 0);
+		ck_assert_uint_eq(sev.written - sent, 4 * sizeof(big));
+		ck_assert(!s.wev_on);
+	}
 	/* Empty buffers can go, and come back when needed. */
 	stream_shrink(&s);
 	ck_assert_ptr_null(stream_input(&s));
@@ -1843,7 +1874,7 @@ START_TEST(test_stream)
 	ck_assert_int_eq(sev.errors, 0);
 	ck_assert_int_eq(stream_write(&s, "bye\n", 4), 0);
 	spin();
-	ck_assert_uint_eq(sev.written, 10);
+	ck_assert_uint_eq(sev.written, 10 + 4 * (1 << 20));
 	ck_assert_int_eq(read(sv[1], got, sizeof(got)), 4);
 	/* The peer is gone: writing fails. */
 	close(sv[1]);
