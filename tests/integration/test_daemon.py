@@ -49,7 +49,7 @@ def test_check_prints_ok():
     assert rc == 0 and "configuration OK" in out + err, (rc, out, err)
     # options are checked too
     # mtrprobed(8): a bad option argument is a command-line error, 2
-    rc, out, err = H.run_daemon(["-n", "-c", cfg, "-w", "65"])
+    rc, out, err = H.run_daemon(["-n", "-c", cfg, "-w", "129"])
     assert rc == 2 and err.strip(), (rc, out, err)
     rc, out, err = H.run_daemon(["-n", "-c", cfg, "-w", "0"])
     assert rc == 2 and err.strip(), (rc, out, err)

@@ -636,7 +636,7 @@ def test_reload_under_load():
             dmn.signal(signal.SIGHUP)
             want = ("mtrprobed: error: reload refused, keeping the running "
                     "configuration: %s:2: workers: must be an integer from 1 "
-                    "to 64" % dmn.config_path)
+                    "to 128" % dmn.config_path)
             wait_log(dmn, lambda ln: "%s:2:" % dmn.config_path in ln, 5,
                      "the refused reload to be logged")
             assert want in log_lines(dmn), log_lines(dmn)[-5:]
@@ -768,7 +768,7 @@ def test_journal_prefixes():
             pre["warning"] + "refusing a connection from uid 0 (pid %d): "
             "max_connections (1) reached" % me,
             pre["error"] + "reload refused, keeping the running "
-            "configuration: %s:2: workers: must be an integer from 1 to 64"
+            "configuration: %s:2: workers: must be an integer from 1 to 128"
             % conf,
             pre["info"] + "stopping: 0 probes still out at the workers",
             pre["info"] + "stopped",
