@@ -29,8 +29,8 @@ enum log_level { LOG_LEVEL_ERROR, LOG_LEVEL_WARNING, LOG_LEVEL_INFO, LOG_LEVEL_D
 struct mp_config {
 	char *socket_path;            /* socket */
 	mode_t socket_mode;           /* socket_mode, octal */
-	int min_workers;              /* min_workers (or workers): kept running, 1-64 */
-	int max_workers;              /* max_workers: most running, 1-64 (at least min_workers) */
+	int min_workers;              /* min_workers (or workers): kept running, 1-128 */
+	int max_workers;              /* max_workers: most running, 1-128 (at least min_workers) */
 	double worker_idle_timeout;   /* worker_idle_timeout: seconds before an idle extra worker stops */
 	char *mtr_packet;             /* mtr_packet: executable path or name */
 	size_t max_request_bytes;     /* max_request_bytes, 256-16777216 */
