@@ -56,9 +56,9 @@ struct config_key {
 static const struct config_key config_keys[] = {
 	KEY("socket", CONFIG_SOCKET, socket_path, 0, 0),
 	KEY("socket_mode", CONFIG_MODE, socket_mode, 0, 0777),
-	KEY("workers", CONFIG_INT, min_workers, 1, 128), /* the older name of min_workers */
-	KEY("min_workers", CONFIG_INT, min_workers, 1, 128),
-	KEY("max_workers", CONFIG_INT, max_workers, 1, 128),
+	KEY("workers", CONFIG_INT, min_workers, 1, CONFIG_WORKERS_MAX), /* the older name of min_workers */
+	KEY("min_workers", CONFIG_INT, min_workers, 1, CONFIG_WORKERS_MAX),
+	KEY("max_workers", CONFIG_INT, max_workers, 1, CONFIG_WORKERS_MAX),
 	KEY("worker_idle_timeout", CONFIG_NUMBER, worker_idle_timeout, 0.1, 86400),
 	KEY("mtr_packet", CONFIG_STRING, mtr_packet, 0, 0),
 	KEY("max_request_bytes", CONFIG_SIZE, max_request_bytes, 256, 16777216),

@@ -12,6 +12,8 @@
 
 #define CONFIG_ERR_MAX 512
 #define CONFIG_DNS_SERVERS_MAX 8
+/* Most workers min_workers and max_workers may name (the pool's POOL_WORKERS_MAX). */
+#define CONFIG_WORKERS_MAX 128
 /* Most names in one user or group list. */
 #define CONFIG_NAMES_MAX 64
 /* Longest user or group name (or number) in a list. */

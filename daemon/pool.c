@@ -45,6 +45,7 @@
 #define POOL_TICK 1.0
 
 _Static_assert(POOL_WORKERS_MAX <= FDLIMIT_WORKERS_MAX, "the descriptor reserve covers every worker");
+_Static_assert(POOL_WORKERS_MAX == CONFIG_WORKERS_MAX, "every worker the configuration allows fits the pool");
 
 /* A client's check-support question.  Owned by the worker's token map while asked. */
 struct support_q {

@@ -30,9 +30,9 @@ static void check_config(const struct mp_config *cfg)
 			   strlen(cfg->socket_path) < MP_SOCKET_PATH_MAX,
 		   "socket");
 	FUZZ_CHECK(cfg->socket_mode <= 0777, "socket_mode %o", (unsigned)cfg->socket_mode);
-	FUZZ_CHECK(cfg->min_workers >= 1 && cfg->min_workers <= 64, "min_workers %d",
+	FUZZ_CHECK(cfg->min_workers >= 1 && cfg->min_workers <= CONFIG_WORKERS_MAX, "min_workers %d",
 		   cfg->min_workers);
-	FUZZ_CHECK(cfg->max_workers >= 1 && cfg->max_workers <= 64, "max_workers %d",
+	FUZZ_CHECK(cfg->max_workers >= 1 && cfg->max_workers <= CONFIG_WORKERS_MAX, "max_workers %d",
 		   cfg->max_workers);
 	FUZZ_CHECK(num_ok(cfg->worker_idle_timeout, 0.1, 86400), "worker_idle_timeout %g",
 		   cfg->worker_idle_timeout);
