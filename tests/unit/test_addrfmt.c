@@ -127,35 +127,35 @@ static const struct text_case text_cases[] = {
 	{ AF_INET, "0.0.0.0", "0.0.0.0" },
 	{ AF_INET, "255.255.255.255", "255.255.255.255" },
 	{ AF_INET, "127.0.0.1", "127.0.0.1" },
-	{ AF_INET, "10.0.100.9", "10.0.100.9" },
-	{ AF_INET, "192.168.200.250", "192.168.200.250" },
+	{ AF_INET, "198.51.100.9", "198.51.100.9" },
+	{ AF_INET, "203.0.113.250", "203.0.113.250" },
 	{ AF_INET, "256.1.1.1", NULL },
 	{ AF_INET, "1.2.3.256", NULL },
 	{ AF_INET, "1.2.3.1000", NULL },
 	{ AF_INET, "1.2.3.2555", NULL },
-	{ AF_INET, "01.2.3.4", NULL },
+	{ AF_INET, "0192.0.2.4", NULL },
 	{ AF_INET, "1.2.3.04", NULL },
 	{ AF_INET, "1.2.3.00", NULL },
 	{ AF_INET, "00.0.0.0", NULL },
 	{ AF_INET, "1.2.3", NULL },
-	{ AF_INET, "1.2.3.4.5", NULL },
-	{ AF_INET, " 1.2.3.4", NULL },
-	{ AF_INET, "1.2.3.4 ", NULL },
-	{ AF_INET, "1.2.3.4.", NULL },
-	{ AF_INET, ".1.2.3.4", NULL },
+	{ AF_INET, "192.0.2.4.5", NULL },
+	{ AF_INET, " 192.0.2.4", NULL },
+	{ AF_INET, "192.0.2.4 ", NULL },
+	{ AF_INET, "192.0.2.4.", NULL },
+	{ AF_INET, ".192.0.2.4", NULL },
 	{ AF_INET, "1..2.3", NULL },
 	{ AF_INET, "1.2..3.4", NULL },
 	{ AF_INET, "", NULL },
 	{ AF_INET, ".", NULL },
 	{ AF_INET, "1.2.3.-4", NULL },
-	{ AF_INET, "+1.2.3.4", NULL },
-	{ AF_INET, "0x1.2.3.4", NULL },
-	{ AF_INET, "1.2.3.4\n", NULL },
+	{ AF_INET, "+192.0.2.4", NULL },
+	{ AF_INET, "0x192.0.2.4", NULL },
+	{ AF_INET, "192.0.2.4\n", NULL },
 	{ AF_INET, "127.1", NULL },
 	{ AF_INET, "2130706433", NULL },
-	{ AF_INET, "1.2.3.4/24", NULL },
+	{ AF_INET, "192.0.2.4/24", NULL },
 	{ AF_INET, "::1", NULL },
-	{ AF_INET, "::ffff:1.2.3.4", NULL },
+	{ AF_INET, "::ffff:192.0.2.4", NULL },
 	{ AF_INET, "255.255.255.255.", NULL },
 	/* IPv6: zero runs */
 	{ AF_INET6, "::", "::" },
@@ -189,13 +189,13 @@ static const struct text_case text_cases[] = {
 	{ AF_INET6, "0x1::", NULL },
 	{ AF_INET6, "::-1", NULL },
 	/* IPv6: embedded IPv4 */
-	{ AF_INET6, "::ffff:1.2.3.4", "::ffff:1.2.3.4" },
-	{ AF_INET6, "::FFFF:1.2.3.4", "::ffff:1.2.3.4" },
-	{ AF_INET6, "0:0:0:0:0:ffff:102:304", "::ffff:1.2.3.4" },
+	{ AF_INET6, "::ffff:192.0.2.4", "::ffff:192.0.2.4" },
+	{ AF_INET6, "::FFFF:192.0.2.4", "::ffff:192.0.2.4" },
+	{ AF_INET6, "0:0:0:0:0:ffff:c000:204", "::ffff:192.0.2.4" },
 	{ AF_INET6, "::ffff:0:0", "::ffff:0.0.0.0" },
 	{ AF_INET6, "::ffff:7f00:1", "::ffff:127.0.0.1" },
-	{ AF_INET6, "::1.2.3.4", "::1.2.3.4" },
-	{ AF_INET6, "::102:304", "::1.2.3.4" },
+	{ AF_INET6, "::192.0.2.4", "::192.0.2.4" },
+	{ AF_INET6, "::c000:204", "::192.0.2.4" },
 	{ AF_INET6, "::0.0.0.1", "::1" },
 	{ AF_INET6, "::0.1.0.0", "::0.1.0.0" },
 	{ AF_INET6, "::1:0", "::0.1.0.0" },
@@ -203,26 +203,26 @@ static const struct text_case text_cases[] = {
 	{ AF_INET6, "::ffff:0", "::255.255.0.0" },
 	{ AF_INET6, "::255.255.255.255", "::255.255.255.255" },
 	{ AF_INET6, "0:0:0:0:1:ffff:1:2", "::1:ffff:1:2" },
-	{ AF_INET6, "1::ffff:1.2.3.4", "1::ffff:102:304" },
-	{ AF_INET6, "::fffe:1.2.3.4", "::fffe:102:304" },
+	{ AF_INET6, "1::ffff:192.0.2.4", "1::ffff:c000:204" },
+	{ AF_INET6, "::fffe:192.0.2.4", "::fffe:c000:204" },
 	{ AF_INET6, "64:ff9b::192.0.2.33", "64:ff9b::c000:221" },
-	{ AF_INET6, "1:2:3:4:5:6:1.2.3.4", "1:2:3:4:5:6:102:304" },
+	{ AF_INET6, "1:2:3:4:5:6:192.0.2.4", "1:2:3:4:5:6:c000:204" },
 	{ AF_INET6, "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff" },
 	{ AF_INET6, "0000:0000:0000:0000:0000:0000:255.255.255.255", "::255.255.255.255" },
-	{ AF_INET6, "1.2.3.4", NULL },
-	{ AF_INET6, "1.2.3.4::", NULL },
-	{ AF_INET6, "1.2.3.4::1", NULL },
-	{ AF_INET6, "::1.2.3.4:1", NULL },
-	{ AF_INET6, "::1.2.3.4::", NULL },
-	{ AF_INET6, "1:2:3:4:5:6:7:1.2.3.4", NULL },
+	{ AF_INET6, "192.0.2.4", NULL },
+	{ AF_INET6, "192.0.2.4::", NULL },
+	{ AF_INET6, "192.0.2.4::1", NULL },
+	{ AF_INET6, "::192.0.2.4:1", NULL },
+	{ AF_INET6, "::192.0.2.4::", NULL },
+	{ AF_INET6, "1:2:3:4:5:6:7:192.0.2.4", NULL },
 	{ AF_INET6, "::1.2.3", NULL },
-	{ AF_INET6, "::1.2.3.4.5", NULL },
+	{ AF_INET6, "::192.0.2.4.5", NULL },
 	{ AF_INET6, "::256.1.1.1", NULL },
-	{ AF_INET6, "::01.2.3.4", NULL },
+	{ AF_INET6, "::0192.0.2.4", NULL },
 	{ AF_INET6, "::a.2.3.4", NULL },
 	{ AF_INET6, "::.1.2.3", NULL },
-	{ AF_INET6, "::1111.2.3.4", NULL },
-	{ AF_INET6, "::ffff:1.2.3.4/96", NULL },
+	{ AF_INET6, "::111192.0.2.4", NULL },
+	{ AF_INET6, "::ffff:192.0.2.4/96", NULL },
 	/* IPv6: colons and groups */
 	{ AF_INET6, "", NULL },
 	{ AF_INET6, ":", NULL },
@@ -301,18 +301,18 @@ static const struct format6_case format6_cases[] = {
 	{ { 0, 0, 0, 0, 0, 0, 0, 0 }, "::" },
 	{ { 0, 0, 0, 0, 0, 0, 0, 1 }, "::1" },
 	{ { 0, 0, 0, 0, 0, 0, 1, 0 }, "::0.1.0.0" },
-	{ { 0, 0, 0, 0, 0, 0, 0x0102, 0x0304 }, "::1.2.3.4" },
+	{ { 0, 0, 0, 0, 0, 0, 0xc000, 0x0204 }, "::192.0.2.4" },
 	{ { 0, 0, 0, 0, 0, 0, 0xffff, 0xffff }, "::255.255.255.255" },
 	{ { 0, 0, 0, 0, 0, 0, 0xffff, 0 }, "::255.255.0.0" },
 	{ { 0, 0, 0, 0, 0, 0, 0, 0xffff }, "::ffff" },
 	{ { 0, 0, 0, 0, 0, 0xffff, 0, 0 }, "::ffff:0.0.0.0" },
 	{ { 0, 0, 0, 0, 0, 0xffff, 0, 1 }, "::ffff:0.0.0.1" },
-	{ { 0, 0, 0, 0, 0, 0xffff, 0x0102, 0x0304 }, "::ffff:1.2.3.4" },
+	{ { 0, 0, 0, 0, 0, 0xffff, 0xc000, 0x0204 }, "::ffff:192.0.2.4" },
 	{ { 0, 0, 0, 0, 0, 0xffff, 0xffff, 0xffff }, "::ffff:255.255.255.255" },
-	{ { 0, 0, 0, 0, 0, 0xfffe, 0x0102, 0x0304 }, "::fffe:102:304" },
-	{ { 0, 0, 0, 0, 0, 1, 0x0102, 0x0304 }, "::1:102:304" },
-	{ { 0, 0, 0, 0, 1, 0xffff, 0x0102, 0x0304 }, "::1:ffff:102:304" },
-	{ { 1, 0, 0, 0, 0, 0xffff, 0x0102, 0x0304 }, "1::ffff:102:304" },
+	{ { 0, 0, 0, 0, 0, 0xfffe, 0xc000, 0x0204 }, "::fffe:c000:204" },
+	{ { 0, 0, 0, 0, 0, 1, 0xc000, 0x0204 }, "::1:c000:204" },
+	{ { 0, 0, 0, 0, 1, 0xffff, 0xc000, 0x0204 }, "::1:ffff:c000:204" },
+	{ { 1, 0, 0, 0, 0, 0xffff, 0xc000, 0x0204 }, "1::ffff:c000:204" },
 	{ { 0, 0, 0, 0, 0, 0, 0, 0x0102 }, "::102" },
 	{ { 1, 0, 0, 0, 0, 0, 0, 0 }, "1::" },
 	{ { 1, 0, 0, 0, 0, 0, 0, 1 }, "1::1" },
@@ -454,15 +454,15 @@ START_TEST(test_parse_nul)
 	unsigned char bin[16];
 	char out[MP_ADDR_MAX];
 
-	ck_assert_int_eq(addr_parse(AF_INET, "1.2.3.4\0", 8, bin), 0);
-	ck_assert_int_eq(addr_parse(AF_INET, "\0" "1.2.3.4", 8, bin), 0);
+	ck_assert_int_eq(addr_parse(AF_INET, "192.0.2.4\0", 8, bin), 0);
+	ck_assert_int_eq(addr_parse(AF_INET, "\0" "192.0.2.4", 8, bin), 0);
 	ck_assert_int_eq(addr_parse(AF_INET, "1.2\0.3.4", 8, bin), 0);
 	ck_assert_int_eq(addr_parse(AF_INET, "\0", 1, bin), 0);
 	ck_assert_int_eq(addr_parse(AF_INET6, "::1\0", 4, bin), 0);
 	ck_assert_int_eq(addr_parse(AF_INET6, "::\0", 3, bin), 0);
 	ck_assert_int_eq(addr_parse(AF_INET6, "\0::1", 4, bin), 0);
-	ck_assert_int_eq(addr_parse(AF_INET6, "::1.2.3.4\0", 10, bin), 0);
-	ck_assert_int_eq(addr_canon(4, "1.2.3.4\0", 8, out), -EINVAL);
+	ck_assert_int_eq(addr_parse(AF_INET6, "::192.0.2.4\0", 10, bin), 0);
+	ck_assert_int_eq(addr_canon(4, "192.0.2.4\0", 8, out), -EINVAL);
 	ck_assert_int_eq(addr_canon(6, "::1\0", 4, out), -EINVAL);
 }
 END_TEST
@@ -507,13 +507,13 @@ START_TEST(test_other_family)
 	unsigned char bin[16] = { 1 };
 	char out[MP_ADDR_MAX];
 
-	ck_assert_int_eq(addr_parse(AF_UNIX, "1.2.3.4", 7, bin), -1);
+	ck_assert_int_eq(addr_parse(AF_UNIX, "192.0.2.4", 7, bin), -1);
 	ck_assert_int_eq(addr_parse(AF_UNSPEC, "::1", 3, bin), -1);
 	ck_assert_uint_eq(addr_format(AF_UNIX, bin, out), 0);
 	ck_assert_str_eq(out, "");
-	ck_assert_int_eq(addr_canon(0, "1.2.3.4", 7, out), -EINVAL);
-	ck_assert_int_eq(addr_canon(5, "1.2.3.4", 7, out), -EINVAL);
-	ck_assert_int_eq(addr_canon(AF_INET, "1.2.3.4", 7, out), -EINVAL);
+	ck_assert_int_eq(addr_canon(0, "192.0.2.4", 7, out), -EINVAL);
+	ck_assert_int_eq(addr_canon(5, "192.0.2.4", 7, out), -EINVAL);
+	ck_assert_int_eq(addr_canon(AF_INET, "192.0.2.4", 7, out), -EINVAL);
 	ck_assert_int_eq(addr_canon(-1, "::1", 3, out), -EINVAL);
 }
 END_TEST
