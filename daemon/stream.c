@@ -5,6 +5,7 @@
  * writing while output waits.  Buffers are made on first use and kept.
  */
 #include <errno.h>
+#include <unistd.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/util.h>
@@ -57,13 +58,37 @@ static void stream_fail(struct stream *s)
 	s->cbs->error(s);
 }
 
+/* Read at most howmuch bytes from fd onto the end of in: one read() into
+ * space reserved in place (evbuffer_read() would ask the kernel first how
+ * much there is, a second system call on every wake-up).  What read()
+ * returns; errno set when negative. */
+static ssize_t stream_read_into(struct evbuffer *in, evutil_socket_t fd, size_t howmuch)
+{
+	struct evbuffer_iovec v;
+	ssize_t n;
+
+	if (evbuffer_reserve_space(in, (ev_ssize_t)howmuch, &v, 1) != 1) {
+		errno = ENOMEM;
+		return -1;
+	}
+	n = read(fd, v.iov_base, howmuch < v.iov_len ? howmuch : v.iov_len);
+	if (n > 0) {
+		v.iov_len = (size_t)n;
+		if (evbuffer_commit_space(in, &v, 1) < 0) {
+			errno = ENOMEM;
+			return -1;
+		}
+	}
+	return n;
+}
+
 /* The socket is readable. */
 static void stream_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct stream *s = arg;
 	size_t have = stream_input_len(s);
 	size_t howmuch = STREAM_READ_CHUNK;
-	int n;
+	ssize_t n;
 
 	if (s->read_max > 0) {
 		if (have >= s->read_max) {
@@ -77,7 +102,7 @@ static void stream_read_cb(evutil_socket_t fd, short what, void *arg)
 		stream_fail(s);
 		return;
 	}
-	n = evbuffer_read(s->in, fd, (int)howmuch);
+	n = stream_read_into(s->in, fd, howmuch);
 	if (n > 0) {
 		stream_update(s);
 		s->cbs->read(s);

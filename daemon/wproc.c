@@ -20,7 +20,6 @@
 #include <stdint.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
-#include <sys/queue.h>
 #include <sys/syscall.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -28,6 +27,7 @@
 
 #include "log.h"
 #include "server.h"
+#include "stream.h"
 #include "wproc.h"
 
 extern char **environ;
@@ -38,31 +38,19 @@ extern char **environ;
 /* One child process.  Owned by the worker that started it, through its link pointer. */
 struct wproc {
 	pid_t pid;
-	struct bufferevent *bev;     /* stdin and stdout; NULL once killed or closed */
+	struct stream st;            /* stdin and stdout */
+	bool open;                   /* st is: not yet killed or closed */
 	struct bufferevent *errbev;  /* stderr */
 	const struct wlink_cbs *cbs;
 	void *arg;
 	char last_stderr[200];
 	struct log_ratelimit stderr_rl;
 	struct log_ratelimit garbage_rl;
-	struct evbuffer *pending;    /* commands not written yet (the flush list writes them) */
-	bool dirty;                  /* on the flush list */
-	TAILQ_ENTRY(wproc) dlink;
 };
 
-/*
- * Commands are not written one by one: wproc_write() appends to the
- * process's pending buffer and puts it on the flush list, and the flush
- * event, run once the callbacks of this pass of the loop are done, writes
- * each buffer with one system call.  A probe goes out in the pass that
- * took its request, without a round through epoll for the pipe to be
- * writable; only what the pipe does not take moves to the bufferevent,
- * which writes it when the pipe is writable again.
- */
-static struct {
-	struct event *flush_ev;
-	TAILQ_HEAD(wproc_dirty, wproc) dirty;
-} WP = { .dirty = TAILQ_HEAD_INITIALIZER(WP.dirty) };
+/* Commands go out through the stream (stream.h): written at the end of
+ * the loop pass that made them, one system call for all of a pass's
+ * commands, without a round through epoll for the socket to be writable. */
 
 /*
  * Take the next line of in into buf (WPROC_LINE_MAX + 1 bytes, no
@@ -87,61 +75,65 @@ static ssize_t wproc_take_line(struct evbuffer *in, char *buf, char **big)
 	return (ssize_t)len;
 }
 
+static struct wproc *wproc_of(struct stream *st)
+{
+	return (struct wproc *)((char *)st - offsetof(struct wproc, st));
+}
+
+/* Stop reading stdout and drop what was not written to stdin. */
+static void wproc_close(struct wproc *p)
+{
+	if (p->open) {
+		stream_free(&p->st);
+		p->open = false;
+	}
+}
+
 /* Lines on stdout, each copied out of the buffer (the callback may end p). */
-static void wproc_read_cb(struct bufferevent *bev, void *arg)
+static void wproc_read_cb(struct stream *st)
 {
 	char buf[WPROC_LINE_MAX + 1], *big;
-	struct wproc *p = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
+	struct wproc *p = wproc_of(st);
+	struct evbuffer *in = stream_input(st);
 	ssize_t len;
 
-	while (p->bev && (len = wproc_take_line(in, buf, &big)) >= 0) {
+	while (p->open && (len = wproc_take_line(in, buf, &big)) >= 0) {
 		p->cbs->line(p->arg, big ? big : buf, (size_t)len);
 		free(big);
 	}
-	if (p->bev && evbuffer_get_length(in) > WPROC_LINE_MAX) {
+	if (p->open && evbuffer_get_length(in) > WPROC_LINE_MAX) {
 		if (log_ratelimit_ok(&p->garbage_rl))
 			log_warning("mtr-packet (pid %d): dropping %zu bytes without a newline",
 				    (int)p->pid, evbuffer_get_length(in));
 		evbuffer_drain(in, evbuffer_get_length(in));
 	}
-	if (p->bev)
+	if (p->open)
 		p->cbs->batch_done(p->arg);
 }
 
-/* Write what each process on the flush list has waiting. */
-static void wproc_flush_cb(evutil_socket_t fd, short what, void *arg)
+/* Commands went out: nothing to do (the worker counts its own). */
+static void wproc_written_cb(struct stream *st, size_t n, bool drained)
 {
-	struct wproc *p;
-
-	while ((p = TAILQ_FIRST(&WP.dirty))) {
-		struct evbuffer *out;
-
-		TAILQ_REMOVE(&WP.dirty, p, dlink);
-		p->dirty = false;
-		if (!p->bev)
-			continue;
-		out = bufferevent_get_output(p->bev);
-		/* Behind what the bufferevent still has to write, or all at once. */
-		if (evbuffer_get_length(out) == 0)
-			evbuffer_write(p->pending, bufferevent_getfd(p->bev));
-		/* The rest (or an error) is left to the bufferevent. */
-		if (evbuffer_get_length(p->pending) > 0)
-			bufferevent_write_buffer(p->bev, p->pending);
-	}
+	(void)st;
+	(void)n;
+	(void)drained;
 }
 
 /* stdout closed or failed: most likely the process exited (the reap tells how). */
-static void wproc_event_cb(struct bufferevent *bev, short what, void *arg)
+static void wproc_closed_cb(struct stream *st)
 {
-	struct wproc *p = arg;
+	struct wproc *p = wproc_of(st);
 
-	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
-		bufferevent_free(p->bev);
-		p->bev = NULL;
-		p->cbs->closed(p->arg);
-	}
+	wproc_close(p);
+	p->cbs->closed(p->arg);
 }
+
+static const struct stream_cbs wproc_stream_cbs = {
+	.read = wproc_read_cb,
+	.written = wproc_written_cb,
+	.eof = wproc_closed_cb,
+	.error = wproc_closed_cb,
+};
 
 /* Lines on stderr: logged, the last one kept. */
 static void wproc_stderr_cb(struct bufferevent *bev, void *arg)
@@ -359,23 +351,18 @@ static void *wproc_start(const char *path, const struct wlink_cbs *cbs, void *ar
 	}
 	evutil_make_socket_nonblocking(sv[0]);
 	evutil_make_socket_nonblocking(ep[0]);
-	p->bev = bufferevent_socket_new(srv.base, sv[0], BEV_OPT_CLOSE_ON_FREE);
-	if (!p->bev)
-		close(sv[0]);
+	stream_init(&p->st, srv.base, sv[0], &wproc_stream_cbs);
+	stream_read(&p->st, true);
+	p->open = true;
 	p->errbev = bufferevent_socket_new(srv.base, ep[0], BEV_OPT_CLOSE_ON_FREE);
 	if (!p->errbev)
 		close(ep[0]);
-	if (p->bev) {
-		bufferevent_setcb(p->bev, wproc_read_cb, NULL, wproc_event_cb, p);
-		bufferevent_enable(p->bev, EV_READ | EV_WRITE);
-	}
 	if (p->errbev) {
 		bufferevent_setcb(p->errbev, wproc_stderr_cb, NULL, wproc_stderr_event_cb, p);
 		bufferevent_enable(p->errbev, EV_READ);
 	}
 	*ret_pid = p->pid;
-	/* Without its stdout the process is of no use: the caller kills it. */
-	*ret_err = p->bev ? 0 : -ENOMEM;
+	*ret_err = 0;
 	return p;
 }
 
@@ -384,22 +371,9 @@ static int wproc_write(void *link, const char *data, size_t len)
 {
 	struct wproc *p = link;
 
-	if (!p->bev)
+	if (!p->open)
 		return -EPIPE;
-	if (!WP.flush_ev)
-		WP.flush_ev = event_new(srv.base, -1, 0, wproc_flush_cb, NULL);
-	if (!p->pending)
-		p->pending = evbuffer_new();
-	if (!WP.flush_ev || !p->pending) /* written when the pipe is writable */
-		return bufferevent_write(p->bev, data, len) < 0 ? -ENOMEM : 0;
-	if (evbuffer_add(p->pending, data, len) < 0)
-		return -ENOMEM;
-	if (!p->dirty) {
-		p->dirty = true;
-		TAILQ_INSERT_TAIL(&WP.dirty, p, dlink);
-	}
-	event_active(WP.flush_ev, EV_TIMEOUT, 0);
-	return 0;
+	return stream_write(&p->st, data, len);
 }
 
 /* SIGKILL the process and stop reading its stdout. */
@@ -409,21 +383,13 @@ static void wproc_kill(void *link)
 
 	if (p->pid > 0)
 		kill(p->pid, SIGKILL);
-	if (p->bev) {
-		bufferevent_free(p->bev);
-		p->bev = NULL;
-	}
+	wproc_close(p);
 }
 
 /* Free p's buffers. */
 static void wproc_free(struct wproc *p)
 {
-	if (p->dirty)
-		TAILQ_REMOVE(&WP.dirty, p, dlink);
-	if (p->pending)
-		evbuffer_free(p->pending);
-	if (p->bev)
-		bufferevent_free(p->bev);
+	wproc_close(p);
 	if (p->errbev)
 		bufferevent_free(p->errbev);
 	free(p);
