@@ -29,6 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include <jansson.h>
 
@@ -322,9 +323,16 @@ int hold_connections(const struct options *o);
 /* pass_deadline.c */
 int deadline_probes(const struct options *o);
 
+/* pass_direct.c: mtr-packet's own protocol, and one mtr-packet process. */
+size_t direct_format(const struct options *o, long id, char *buf, size_t cap);
+void direct_line(struct pass *p, const char *line, size_t len, int64_t t);
+int spawn_mtr_packet(struct pass *p, const char *path, pid_t *pid, int *wfd, int *rfd);
+void reap_mtr_packet(pid_t pid, bool gentle);
+
 /* The pass families, one a file. */
 extern const struct pass_family family_throughput; /* pass_throughput.c */
 extern const struct pass_family family_latency;    /* pass_latency.c */
 extern const struct pass_family family_direct;     /* pass_direct.c */
+extern const struct pass_family family_relay;      /* pass_relay.c */
 
 #endif

@@ -12,6 +12,9 @@
  *   3. direct: N probes written into one mtr-packet process, at most 100
  *      in flight.
  *   4. direct, latency (with --rate): the same paced, the measurement floor.
+ *   5. relay, relay-latency (only when named): the direct passes through a
+ *      bare relay process, the floor of any design with a process between
+ *      client and mtr-packet.
  * "Added latency" is, per probe that got a reply, the time from the write
  * of its request to the read of its answer (CLOCK_MONOTONIC) minus the
  * round-trip time mtr-packet measured.
@@ -34,6 +37,7 @@ static const struct pass_family *const families[] = {
 	&family_throughput,
 	&family_latency,
 	&family_direct,
+	&family_relay,
 };
 
 int pass_family_count(void)

@@ -109,10 +109,12 @@ static const struct opt_row opt_table[] = {
 	  NULL, "a number of seconds", NULL,
 	  "give up on the whole run after SEC s (default " XSTR(OVERALL_TIMEOUT_DEFAULT) ")" },
 	{ "passes", 0, ARG_CUSTOM, "LIST", 0, 0, F(passes), NULL, parse_passes, NULL,
-	  "a comma-separated list of throughput, latency, direct, direct-latency",
+	  "a comma-separated list of throughput, latency, direct, direct-latency, "
+	  "relay, relay-latency",
 	  "comma-separated passes to run, of: throughput,\n"
-	  "latency, direct, direct-latency (default: the first\n"
-	  "three, and direct-latency with --rate)" },
+	  "latency, direct, direct-latency, relay, relay-latency\n"
+	  "(default: the first three, and direct-latency with\n"
+	  "--rate; the relay passes only when named)" },
 	{ "direct-only", 0, ARG_FLAG, NULL, 0, 0, F(direct_only), NULL, NULL, NULL, NULL,
 	  "only the direct passes" },
 	{ "daemon-only", 0, ARG_FLAG, NULL, 0, 0, F(daemon_only), NULL, NULL, NULL, NULL,

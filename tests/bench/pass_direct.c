@@ -18,7 +18,7 @@
 
 /* mtr-packet's probe command for id: its target round-robin, with the
  * source address the daemon would give. */
-static size_t direct_format(const struct options *o, long id, char *buf, size_t cap)
+size_t direct_format(const struct options *o, long id, char *buf, size_t cap)
 {
 	long t = (id - 1) % o->ntargets;
 	int len;
@@ -32,7 +32,7 @@ static size_t direct_format(const struct options *o, long id, char *buf, size_t 
 
 /* Handle one reply line from mtr-packet, read at time t:
  * "TOKEN WORD [NAME VALUE]...", with "round-trip-time USEC" on replies. */
-static void direct_line(struct pass *p, const char *line, size_t len, int64_t t)
+void direct_line(struct pass *p, const char *line, size_t len, int64_t t)
 {
 	char buf[DIRECT_LINE_MAX + 1];
 	char *save = NULL, *tok, *word, *name, *val, *end;
@@ -77,7 +77,7 @@ static const struct pass_link direct_link = {
 
 /* Start mtr-packet with pipes on its stdin and stdout; 0, or -1 with the
  * reason in p. */
-static int spawn_mtr_packet(struct pass *p, const char *path, pid_t *pid, int *wfd, int *rfd)
+int spawn_mtr_packet(struct pass *p, const char *path, pid_t *pid, int *wfd, int *rfd)
 {
 	posix_spawn_file_actions_t fa;
 	char *argv[] = { (char *)path, NULL };
@@ -127,7 +127,7 @@ static int spawn_mtr_packet(struct pass *p, const char *path, pid_t *pid, int *w
 
 /* Let mtr-packet exit on stdin EOF, killing it if it is slow (it busy-loops
  * while probes are in flight) or the pass did not complete. */
-static void reap_mtr_packet(pid_t pid, bool gentle)
+void reap_mtr_packet(pid_t pid, bool gentle)
 {
 	int waited = 0;
 
