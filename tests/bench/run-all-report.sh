@@ -126,8 +126,11 @@ $(goal "throughput, daemon / raw mtr-packet" "$(pct "$DAEMON_PPS" "$DIRECT_PPS")
 $(goal "probes lost by the daemon in the throughput passes (of $((N * ROUNDS)))" "$(col daemon_throughput 5 | sum)" "<=" 0 "")
 $(goal "daemon instructions per probe (callgrind)" "$CG_IRP" "<=" 15000 " Ir")
 $(goal "latency added at $RATE probes/s, p50" "$(paced daemon_latency 7)" "<=" 0.050 " ms")
+$(figure "same, bare relay (one process that only copies bytes to and from mtr-packet), p50" "$(paced relay_latency 7) ms")
 $(goal "latency added at $RATE probes/s, p99" "$(paced daemon_latency 8)" "<=" 0.200 " ms")
+$(figure "same, bare relay, p99" "$(paced relay_latency 8) ms")
 $(goal "latency added at full speed (≤100 outstanding), p99; raw mtr-packet's own p99: $RAW_P99 ms" "$FULL_P99" "<=" "$FULL_P99_GOAL" " ms")
+$(figure "same, bare relay, p99 (median of $ROUNDS)" "$(col relay_throughput 8 | median) ms")
 $(goal "daemon memory per in-flight probe" "$(mem "$TMP/hold.out" probes 12)" "<=" 512 " bytes")
 $(goal "daemon memory per idle connection (never wrote)" "$(mem "$TMP/idle.out" connections_silent 12)" "<=" 1024 " bytes")
 $(goal "daemon memory per idle connection (after one request)" "$(mem "$TMP/idle.out" connections_used 12)" "<=" 1024 " bytes")
@@ -183,6 +186,15 @@ The raw mtr-packet lines, measured the same way over its pipes, are the floor.
 | $RATE probes/s (paced, ≤100 outstanding) | raw mtr-packet | $(paced direct_latency 3) | $(printf '%.0f' "$(paced direct_latency 6)") | $(paced direct_latency 7) | $(paced direct_latency 8) |
 | full speed (unpaced, ≤100 outstanding; median of $ROUNDS rounds) | mtrprobed | $N | $(printf '%.0f' "$FULL_PPS") | **$(col daemon_latency 7 | median)** | **$(col daemon_latency 8 | median)** |
 | full speed (unpaced, ≤100 in flight; median of $ROUNDS rounds) | raw mtr-packet | $N | $(printf '%.0f' "$DIRECT_PPS") | $(col direct_throughput 7 | median) | $(col direct_throughput 8 | median) |
+| $RATE probes/s (paced, ≤100 outstanding) | bare relay → raw mtr-packet | $(paced relay_latency 3) | $(printf '%.0f' "$(paced relay_latency 6)") | $(paced relay_latency 7) | $(paced relay_latency 8) |
+| full speed (unpaced, ≤100 in flight; median of $ROUNDS rounds) | bare relay → raw mtr-packet | $N | $(printf '%.0f' "$(col relay_throughput 6 | median)") | $(col relay_throughput 7 | median) | $(col relay_throughput 8 | median) |
+
+The bare relay is a process of mtrprobe-bench's own between it and one raw mtr-packet: it
+copies bytes from a Unix socket to mtr-packet's stdin and from its stdout back (poll, read,
+write, blocking) and does nothing else, no parsing, no scheduling, no checks. It is the
+floor of any design that puts a process between the client and mtr-packet: two more
+process wake-ups per probe than the raw line. What the daemon adds beyond it is its own
+work (reading and checking the request, choosing a worker, the deadline, the answer).
 
 At full speed the added time is mostly queueing behind the other ≤99 outstanding probes
 (inside the daemon and inside mtr-packet), which is why the raw mtr-packet line shows it too.

@@ -398,7 +398,7 @@ while [ $r -le "$ROUNDS" ]; do
 		>>"$TMP/cpu.daemon"
 	awk -v a="$w0" -v b="$w1" 'BEGIN { printf "%.3f\n", b - a }' >>"$TMP/cpu.wall"
 	run_c 300 "$BENCH" -s "$SOCK" -n "$N" --targets "$TARGETS" \
-		--passes latency,direct --mtr-packet "$MTR_PACKET_BIN" --timeout 240 \
+		--passes latency,direct,relay --mtr-packet "$MTR_PACKET_BIN" --timeout 240 \
 		--summary >>"$TMP/round.$r" || die "round $r: mtrprobe-bench failed: $(cat "$TMP/round.$r")"
 	run_c 120 $FPING >/dev/null 2>"$TMP/fping.$r"
 	sent=$(awk '/ICMP Echos sent/ { print $1 }' "$TMP/fping.$r")
@@ -416,9 +416,9 @@ done
 RECORD=1
 
 note_others "paced latency"
-say "latency at $RATE probes/s: daemon, then raw mtr-packet ($PACED_N probes each)"
-run_c 120 "$BENCH" -s "$SOCK" -n "$N" --paced-n "$PACED_N" --rate "$RATE" --targets "$TARGETS" \
-	--passes latency,direct-latency --mtr-packet "$MTR_PACKET_BIN" --timeout 100 \
+say "latency at $RATE probes/s: daemon, raw mtr-packet, bare relay ($PACED_N probes each)"
+run_c 150 "$BENCH" -s "$SOCK" -n "$N" --paced-n "$PACED_N" --rate "$RATE" --targets "$TARGETS" \
+	--passes latency,direct-latency,relay-latency --mtr-packet "$MTR_PACKET_BIN" --timeout 140 \
 	--summary >"$TMP/paced" || die "paced passes failed: $(cat "$TMP/paced")"
 record "kill -TERM $(cat "$TMP/main.pid")   # that daemon"
 stop_pidfile "$TMP/main.pid" 10
