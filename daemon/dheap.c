@@ -1,7 +1,8 @@
 /*
- * A binary min-heap of embedded nodes by due time.  The array holds
- * pointers to the nodes; each node keeps its index (plus one), updated on
- * every move, so that any node can be moved or removed in place.  The
+ * A 4-ary min-heap of embedded nodes by due time.  The array holds each
+ * node's pointer and due time; each node keeps its index (plus one),
+ * updated on every move, so that any node can be moved or removed in
+ * place.  The
  * array doubles when full and shrinks only in dheap_shrink().
  */
 #include "daemon/dheap.h"
@@ -11,22 +12,22 @@
 
 #define DHEAP_MIN_CAP 64
 
-/* Put x at index i. */
-static void dheap_set(struct dheap *h, uint32_t i, struct dheap_node *x)
+/* Put slot x at index i and tell its node. */
+static void dheap_set(struct dheap *h, uint32_t i, struct dheap_slot x)
 {
 	h->v[i] = x;
-	x->pos = i + 1;
+	x.node->pos = i + 1;
 }
 
-/* Move the node at i up while it is due before its parent. */
+/* Move the slot at i up while it is due before its parent. */
 static void dheap_up(struct dheap *h, uint32_t i)
 {
-	struct dheap_node *x = h->v[i];
+	struct dheap_slot x = h->v[i];
 
 	while (i > 0) {
-		uint32_t parent = (i - 1) / 2;
+		uint32_t parent = dheap_parent(i);
 
-		if (!(x->due < h->v[parent]->due))
+		if (!(x.due < h->v[parent].due))
 			break;
 		dheap_set(h, i, h->v[parent]);
 		i = parent;
@@ -34,19 +35,23 @@ static void dheap_up(struct dheap *h, uint32_t i)
 	dheap_set(h, i, x);
 }
 
-/* Move the node at i down while a child is due before it. */
+/* Move the slot at i down while a child is due before it. */
 static void dheap_down(struct dheap *h, uint32_t i)
 {
-	struct dheap_node *x = h->v[i];
+	struct dheap_slot x = h->v[i];
 
 	for (;;) {
-		uint32_t c = 2 * i + 1;
+		uint64_t first = (uint64_t)i * DHEAP_ARITY + 1;
+		uint32_t c, end, k;
 
-		if (c >= h->n)
+		if (first >= h->n)
 			break;
-		if (c + 1 < h->n && h->v[c + 1]->due < h->v[c]->due)
-			c++;
-		if (!(h->v[c]->due < x->due))
+		c = (uint32_t)first;
+		end = first + DHEAP_ARITY < h->n ? (uint32_t)first + DHEAP_ARITY : h->n;
+		for (k = c + 1; k < end; k++)
+			if (h->v[k].due < h->v[c].due)
+				c = k;
+		if (!(h->v[c].due < x.due))
 			break;
 		dheap_set(h, i, h->v[c]);
 		i = c;
@@ -57,7 +62,7 @@ static void dheap_down(struct dheap *h, uint32_t i)
 /* Resize the array to cap entries (>= n).  0 or -ENOMEM. */
 static int dheap_resize(struct dheap *h, uint32_t cap)
 {
-	struct dheap_node **v;
+	struct dheap_slot *v;
 
 	if (cap == 0) {
 		free(h->v);
@@ -97,7 +102,7 @@ int dheap_add(struct dheap *h, struct dheap_node *x, double due)
 			return -ENOMEM;
 	}
 	x->due = due;
-	h->v[h->n] = x;
+	h->v[h->n] = (struct dheap_slot){ .due = due, .node = x };
 	dheap_up(h, h->n++);
 	return 0;
 }
@@ -105,20 +110,21 @@ int dheap_add(struct dheap *h, struct dheap_node *x, double due)
 /* Move x to due. */
 void dheap_update(struct dheap *h, struct dheap_node *x, double due)
 {
-	double was = x->due;
+	uint32_t i = x->pos - 1;
+	double was = h->v[i].due;
 
-	x->due = due;
+	x->due = h->v[i].due = due;
 	if (due < was)
-		dheap_up(h, x->pos - 1);
+		dheap_up(h, i);
 	else
-		dheap_down(h, x->pos - 1);
+		dheap_down(h, i);
 }
 
 /* Take x out. */
 void dheap_remove(struct dheap *h, struct dheap_node *x)
 {
 	uint32_t i;
-	struct dheap_node *last;
+	struct dheap_slot last;
 
 	if (x->pos == 0)
 		return;
@@ -129,7 +135,7 @@ void dheap_remove(struct dheap *h, struct dheap_node *x)
 		return;
 	/* The last node fills the hole, then finds its place either way. */
 	dheap_set(h, i, last);
-	if (i > 0 && last->due < h->v[(i - 1) / 2]->due)
+	if (i > 0 && last.due < h->v[dheap_parent(i)].due)
 		dheap_up(h, i);
 	else
 		dheap_down(h, i);

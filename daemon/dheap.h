@@ -4,6 +4,12 @@
  * the earliest due time, stands for them all, instead of one timer event
  * per object.  Each node knows its place, so moving or removing any node
  * is O(log n).  Pure: the caller passes every time.
+ *
+ * The heap is 4-ary and its array holds each node's due time beside the
+ * pointer: a sift compares keys of one cache line and touches a node only
+ * to tell it its new place.  With 100000 probes in flight, a binary heap
+ * of bare pointers spent a fifth of the daemon's time at their deadline
+ * in cache misses.
  */
 #ifndef MTRPROBED_DHEAP_H
 #define MTRPROBED_DHEAP_H
@@ -12,15 +18,24 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Children per node. */
+#define DHEAP_ARITY 4
+
 /* Embedded in the object it times. */
 struct dheap_node {
 	double due;    /* while in a heap */
 	uint32_t pos;  /* its index in the heap + 1; 0 when in none */
 };
 
+/* One place of the heap: the node and a copy of its due time. */
+struct dheap_slot {
+	double due;
+	struct dheap_node *node;
+};
+
 /* Owned by whoever embeds it; dheap_free() releases the array. */
 struct dheap {
-	struct dheap_node **v;
+	struct dheap_slot *v;
 	uint32_t n, cap;
 };
 
@@ -36,7 +51,7 @@ void dheap_remove(struct dheap *h, struct dheap_node *x);
 /* The node due first, or NULL. */
 static inline struct dheap_node *dheap_top(const struct dheap *h)
 {
-	return h->n ? h->v[0] : NULL;
+	return h->n ? h->v[0].node : NULL;
 }
 static inline uint32_t dheap_count(const struct dheap *h)
 {
@@ -45,7 +60,12 @@ static inline uint32_t dheap_count(const struct dheap *h)
 /* The node at index i < dheap_count() (in no particular order). */
 static inline struct dheap_node *dheap_at(const struct dheap *h, uint32_t i)
 {
-	return h->v[i];
+	return h->v[i].node;
+}
+/* The index of the parent of the node at index i > 0. */
+static inline uint32_t dheap_parent(uint32_t i)
+{
+	return (i - 1) / DHEAP_ARITY;
 }
 static inline bool dheap_contains(const struct dheap_node *x)
 {

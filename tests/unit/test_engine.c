@@ -1669,8 +1669,8 @@ static void check_heap(const struct dheap *h)
 	bool ok = dheap_count(h) <= h->cap;
 
 	for (uint32_t i = 0; i < dheap_count(h) && ok; i++)
-		ok = dheap_at(h, i)->pos == i + 1 &&
-		     (i == 0 || !(dheap_at(h, i)->due < dheap_at(h, (i - 1) / 2)->due));
+		ok = dheap_at(h, i)->pos == i + 1 && h->v[i].due == dheap_at(h, i)->due &&
+		     (i == 0 || !(h->v[i].due < h->v[dheap_parent(i)].due));
 	ck_assert_msg(ok, "heap shape broken");
 }
 
