@@ -58,26 +58,20 @@ static void stream_fail(struct stream *s)
 	s->cbs->error(s);
 }
 
-/* Read at most howmuch bytes from fd onto the end of in: one read() into
- * space reserved in place (evbuffer_read() would ask the kernel first how
- * much there is, a second system call on every wake-up).  What read()
- * returns; errno set when negative. */
+/* Read at most howmuch (<= STREAM_READ_CHUNK) bytes from fd onto the end
+ * of in: one read() into a buffer on the stack, then only what came is
+ * added (evbuffer_read() would ask the kernel first how much there is, a
+ * second system call on every wake-up; reserving the whole chunk in the
+ * buffer would hold that much for every connection with half a line).
+ * What read() returns; errno set when negative. */
 static ssize_t stream_read_into(struct evbuffer *in, evutil_socket_t fd, size_t howmuch)
 {
-	struct evbuffer_iovec v;
-	ssize_t n;
+	char buf[STREAM_READ_CHUNK];
+	ssize_t n = read(fd, buf, howmuch < sizeof(buf) ? howmuch : sizeof(buf));
 
-	if (evbuffer_reserve_space(in, (ev_ssize_t)howmuch, &v, 1) != 1) {
+	if (n > 0 && evbuffer_add(in, buf, (size_t)n) < 0) {
 		errno = ENOMEM;
 		return -1;
-	}
-	n = read(fd, v.iov_base, howmuch < v.iov_len ? howmuch : v.iov_len);
-	if (n > 0) {
-		v.iov_len = (size_t)n;
-		if (evbuffer_commit_space(in, &v, 1) < 0) {
-			errno = ENOMEM;
-			return -1;
-		}
 	}
 	return n;
 }
