@@ -63,6 +63,7 @@ static int level_priority(enum log_level level)
 }
 
 /* Write one line at level. */
+__attribute__((format(printf, 2, 0)))
 static void log_write(enum log_level level, const char *fmt, va_list ap)
 {
 	static const char *const names[] = { "error", "warning", "info", "debug" };
