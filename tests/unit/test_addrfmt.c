@@ -130,24 +130,24 @@ static const struct text_case text_cases[] = {
 	{ AF_INET, "198.51.100.9", "198.51.100.9" },
 	{ AF_INET, "203.0.113.250", "203.0.113.250" },
 	{ AF_INET, "256.1.1.1", NULL },
-	{ AF_INET, "1.2.3.256", NULL },
-	{ AF_INET, "1.2.3.1000", NULL },
-	{ AF_INET, "1.2.3.2555", NULL },
+	{ AF_INET, "192.0.2.256", NULL },
+	{ AF_INET, "192.0.2.1000", NULL },
+	{ AF_INET, "192.0.2.2555", NULL },
 	{ AF_INET, "0192.0.2.4", NULL },
-	{ AF_INET, "1.2.3.04", NULL },
-	{ AF_INET, "1.2.3.00", NULL },
+	{ AF_INET, "192.0.2.04", NULL },
+	{ AF_INET, "192.0.2.00", NULL },
 	{ AF_INET, "00.0.0.0", NULL },
-	{ AF_INET, "1.2.3", NULL },
+	{ AF_INET, "192.0.2", NULL },
 	{ AF_INET, "192.0.2.4.5", NULL },
 	{ AF_INET, " 192.0.2.4", NULL },
 	{ AF_INET, "192.0.2.4 ", NULL },
 	{ AF_INET, "192.0.2.4.", NULL },
 	{ AF_INET, ".192.0.2.4", NULL },
 	{ AF_INET, "1..2.3", NULL },
-	{ AF_INET, "1.2..3.4", NULL },
+	{ AF_INET, "192.0..2.4", NULL },
 	{ AF_INET, "", NULL },
 	{ AF_INET, ".", NULL },
-	{ AF_INET, "1.2.3.-4", NULL },
+	{ AF_INET, "192.0.2.-4", NULL },
 	{ AF_INET, "+192.0.2.4", NULL },
 	{ AF_INET, "0x192.0.2.4", NULL },
 	{ AF_INET, "192.0.2.4\n", NULL },
@@ -356,9 +356,9 @@ START_TEST(test_format4)
 		{ { 0, 0, 0, 0 }, "0.0.0.0" },
 		{ { 255, 255, 255, 255 }, "255.255.255.255" },
 		{ { 127, 0, 0, 1 }, "127.0.0.1" },
-		{ { 9, 10, 99, 100 }, "9.10.99.100" },
-		{ { 100, 101, 109, 110 }, "100.101.109.110" },
-		{ { 200, 205, 250, 199 }, "200.205.250.199" },
+		{ { 127, 10, 99, 100 }, "127.10.99.100" },
+		{ { 127, 101, 109, 110 }, "127.101.109.110" },
+		{ { 127, 205, 250, 199 }, "127.205.250.199" },
 	};
 	char out[MP_ADDR_MAX];
 
@@ -425,19 +425,19 @@ END_TEST
 /* The text is the len bytes at s: what follows does not count. */
 START_TEST(test_parse_not_terminated)
 {
-	const char *s = "10.1.2.3 and more";
+	const char *s = "192.0.2.3 and more";
 	char out[MP_ADDR_MAX];
 	unsigned char bin[16];
 
-	ck_assert_int_eq(addr_parse(AF_INET, s, 8, bin), 1);
-	ck_assert_int_eq(bin[0], 10);
+	ck_assert_int_eq(addr_parse(AF_INET, s, 9, bin), 1);
+	ck_assert_int_eq(bin[0], 192);
 	ck_assert_int_eq(bin[3], 3);
-	ck_assert_int_eq(addr_parse(AF_INET, s, 9, bin), 0);
-	ck_assert_int_eq(addr_parse(AF_INET, s, 7, bin), 0); /* "10.1.2." */
+	ck_assert_int_eq(addr_parse(AF_INET, s, 10, bin), 0);
+	ck_assert_int_eq(addr_parse(AF_INET, s, 8, bin), 0); /* "192.0.2." */
 	ck_assert_int_eq(bin[3], 3);
-	ck_assert_int_eq(addr_canon(4, s, 8, out), 0);
-	ck_assert_str_eq(out, "10.1.2.3");
-	ck_assert_int_eq(addr_canon(4, s, 6, out), -EINVAL);
+	ck_assert_int_eq(addr_canon(4, s, 9, out), 0);
+	ck_assert_str_eq(out, "192.0.2.3");
+	ck_assert_int_eq(addr_canon(4, s, 7, out), -EINVAL);
 	ck_assert_int_eq(addr_canon(6, "::1::", 3, out), 0);
 	ck_assert_str_eq(out, "::1");
 	ck_assert_int_eq(addr_canon(6, "2001:DB8::1:0:0", 11, out), 0);
