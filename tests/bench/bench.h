@@ -327,7 +327,7 @@ int deadline_probes(const struct options *o);
 size_t direct_format(const struct options *o, long id, char *buf, size_t cap);
 void direct_line(struct pass *p, const char *line, size_t len, int64_t t);
 int spawn_mtr_packet(struct pass *p, const char *path, pid_t *pid, int *wfd, int *rfd);
-void reap_mtr_packet(pid_t pid, bool gentle);
+void reap_child(pid_t pid, bool gentle);
 
 /* The pass families, one a file. */
 extern const struct pass_family family_throughput; /* pass_throughput.c */

@@ -125,9 +125,10 @@ int spawn_mtr_packet(struct pass *p, const char *path, pid_t *pid, int *wfd, int
 	return 0;
 }
 
-/* Let mtr-packet exit on stdin EOF, killing it if it is slow (it busy-loops
- * while probes are in flight) or the pass did not complete. */
-void reap_mtr_packet(pid_t pid, bool gentle)
+/* Let a child of ours exit (mtr-packet on stdin EOF, the relay when its
+ * socket closes) for up to CHILD_EXIT_WAIT_MS when gentle, then kill it:
+ * mtr-packet busy-loops while probes are in flight. */
+void reap_child(pid_t pid, bool gentle)
 {
 	int waited = 0;
 
@@ -157,7 +158,7 @@ static void direct_pass(struct pass *p, const struct options *o, int64_t deadlin
 	run_pass(p, o, wfd, rfd, deadline);
 	close(wfd);
 	close(rfd);
-	reap_mtr_packet(pid, p->answered == p->n && !p->failure[0]);
+	reap_child(pid, p->answered == p->n && !p->failure[0]);
 }
 
 static const struct pass_def direct_defs[] = {

@@ -11,13 +11,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 
 #include "bench.h"
 
@@ -116,24 +114,6 @@ static int spawn_relay(struct pass *p, int wfd, int rfd, pid_t *relay)
 	return sv[0];
 }
 
-/* Wait for the relay to exit (it does once its socket is closed). */
-static void reap_relay(pid_t pid)
-{
-	int waited = 0;
-
-	while (waited < CHILD_EXIT_WAIT_MS) {
-		pid_t r = waitpid(pid, NULL, WNOHANG);
-
-		if (r == pid || (r < 0 && errno != EINTR))
-			return;
-		usleep(10000);
-		waited += 10;
-	}
-	kill(pid, SIGKILL);
-	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-		;
-}
-
 /* Run a pass through the relay in front of one mtr-packet of our own. */
 static void relay_pass(struct pass *p, const struct options *o, int64_t deadline)
 {
@@ -151,8 +131,8 @@ static void relay_pass(struct pass *p, const struct options *o, int64_t deadline
 		close(fd);
 	}
 	if (relay > 0)
-		reap_relay(relay);
-	reap_mtr_packet(pid, p->answered == p->n && !p->failure[0]);
+		reap_child(relay, true); /* it exits once its socket is closed */
+	reap_child(pid, p->answered == p->n && !p->failure[0]);
 }
 
 static const struct pass_def relay_defs[] = {
