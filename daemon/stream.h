@@ -1,7 +1,8 @@
 /*
- * A connected socket as a stream of bytes, for the connection layer: what
- * it reads goes to an input buffer, what it is given to write waits in an
- * output buffer until the socket takes it.  Lean where bufferevents are
+ * A connected socket as a stream of bytes, for client connections and for
+ * the workers' stdin and stdout: what it reads goes to an input buffer,
+ * what it is given to write waits in an output buffer until the socket
+ * takes it.  Lean where bufferevents are
  * not: two events and two pointers; each buffer exists from the first
  * byte it holds, so a connection that never wrote holds no buffer, and no
  * timer.  What happens comes back through the callbacks of stream_init();
