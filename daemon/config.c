@@ -12,21 +12,18 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "daemon/kvtext.h"
 #include "mtrprobe/protocol.h"
 
 /* Longest value of any key (paths included), in bytes. */
 #define CONFIG_VALUE_MAX 4095
-/* Longest config file config_load_file() reads. */
-#define CONFIG_FILE_MAX (1024 * 1024)
 /* sizeof(struct sockaddr_un.sun_path) on Linux. */
 #define CONFIG_SUN_PATH_MAX 108
 
@@ -41,6 +38,8 @@ enum config_kind {
 	CONFIG_SERVERS,  /* dns_servers list */
 	CONFIG_LOGLEVEL, /* enum log_level field */
 	CONFIG_NAMES,    /* struct config_names field: user or group names */
+	CONFIG_LISTEN,   /* metrics_listen list */
+	CONFIG_BUCKETS,  /* struct mhist_bounds field */
 };
 
 /* One known key: where it goes and what it accepts.  Static data. */
@@ -87,6 +86,11 @@ static const struct config_key config_keys[] = {
 	KEY("uid_max_queued", CONFIG_INT, uid_max_queued, 0, 10000000),
 	KEY("client_max_answer_bytes", CONFIG_SIZE, client_max_answer_bytes, 65536, 1073741824),
 	KEY("uid_max_answer_bytes", CONFIG_SIZE, uid_max_answer_bytes, 65536, 1073741824),
+	KEY("monitors_dir", CONFIG_PATH, monitors_dir, 0, 0),
+	KEY("monitor_history", CONFIG_INT, monitor_history, 1, 10000),
+	KEY("metrics_listen", CONFIG_LISTEN, metrics_listen, 0, 0),
+	KEY("metrics_buckets", CONFIG_BUCKETS, metrics_buckets, 0, 0),
+	KEY("metrics_timeout", CONFIG_NUMBER, metrics_timeout, 1, 3600),
 };
 
 static const char *const config_log_levels[] = {
@@ -96,58 +100,7 @@ static const char *const config_log_levels[] = {
 	[LOG_LEVEL_DEBUG] = "debug",
 };
 
-/* Where an error message goes while parsing one line. */
-struct config_ctx {
-	const char *name;
-	unsigned long line;
-	char *err; /* CONFIG_ERR_MAX bytes, or NULL */
-};
-
-/* Write "NAME:LINE: message" into the context's error buffer and return -EINVAL. */
-static int config_fail(const struct config_ctx *ctx, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static int config_fail(const struct config_ctx *ctx, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (!ctx->err)
-		return -EINVAL;
-	n = snprintf(ctx->err, CONFIG_ERR_MAX, "%s:%lu: ", ctx->name, ctx->line);
-	if (n < 0 || n >= CONFIG_ERR_MAX)
-		return -EINVAL;
-	va_start(ap, fmt);
-	vsnprintf(ctx->err + n, CONFIG_ERR_MAX - (size_t)n, fmt, ap);
-	va_end(ap);
-	return -EINVAL;
-}
-
-/* Whether ch is blank for the purpose of trimming (CR included, for CRLF files). */
-static int config_is_blank(char ch)
-{
-	return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\v' || ch == '\f';
-}
-
-/* Narrow [*s, *s + *len) to exclude blanks at both ends. */
-static void config_trim(const char **s, size_t *len)
-{
-	while (*len > 0 && config_is_blank(**s)) {
-		(*s)++;
-		(*len)--;
-	}
-	while (*len > 0 && config_is_blank((*s)[*len - 1]))
-		(*len)--;
-}
-
-/* Copy at most 64 bytes of s for an error message, non-printables as '?'. */
-static void config_quote(char *buf, size_t size, const char *s, size_t len)
-{
-	size_t n = len < size - 1 ? len : size - 1;
-
-	for (size_t i = 0; i < n; i++)
-		buf[i] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
-	buf[n] = '\0';
-}
+_Static_assert(CONFIG_ERR_MAX == KV_ERR_MAX, "kv_fail() fills our error buffers");
 
 /* The known key named by [s, s + len), or NULL. */
 static const struct config_key *config_key_find(const char *s, size_t len)
@@ -158,50 +111,15 @@ static const struct config_key *config_key_find(const char *s, size_t len)
 	return NULL;
 }
 
-/* Parse a whole decimal integer into *ret.  0 or -EINVAL (junk, overflow). */
-static int config_parse_ll(const char *s, long long *ret)
-{
-	const char *p = s;
-	char *end;
-	long long v;
-
-	if (*p == '-')
-		p++;
-	if (*p < '0' || *p > '9')
-		return -EINVAL;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno != 0 || *end != '\0')
-		return -EINVAL;
-	*ret = v;
-	return 0;
-}
-
-/* Parse a finite decimal number into *ret.  0 or -EINVAL. */
-static int config_parse_double(const char *s, double *ret)
-{
-	char *end;
-	double v;
-
-	if (*s == '\0' || strspn(s, "0123456789.eE+-") != strlen(s))
-		return -EINVAL; /* no hex, inf, nan or spaces */
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno != 0 || *end != '\0' || !isfinite(v))
-		return -EINVAL;
-	*ret = v;
-	return 0;
-}
-
 /* Set an int or size_t key from a decimal integer within its range. */
 static int config_set_integer(struct mp_config *cfg, const struct config_key *k, const char *value,
-			      const struct config_ctx *ctx)
+			      const struct kv_ctx *ctx)
 {
 	long long v;
 	char *field = (char *)cfg + k->offset;
 
-	if (config_parse_ll(value, &v) < 0 || v < (long long)k->min || v > (long long)k->max)
-		return config_fail(ctx, "%s: must be an integer from %lld to %lld", k->name,
+	if (kv_parse_ll(value, &v) < 0 || v < (long long)k->min || v > (long long)k->max)
+		return kv_fail(ctx, "%s: must be an integer from %lld to %lld", k->name,
 				   (long long)k->min, (long long)k->max);
 	if (k->kind == CONFIG_SIZE)
 		*(size_t *)(void *)field = (size_t)v;
@@ -212,12 +130,12 @@ static int config_set_integer(struct mp_config *cfg, const struct config_key *k,
 
 /* Set a double key from a finite number within its range. */
 static int config_set_number(struct mp_config *cfg, const struct config_key *k, const char *value,
-			     const struct config_ctx *ctx)
+			     const struct kv_ctx *ctx)
 {
 	double v;
 
-	if (config_parse_double(value, &v) < 0 || v < k->min || v > k->max)
-		return config_fail(ctx, "%s: must be a number from %g to %g", k->name, k->min,
+	if (kv_parse_double(value, &v) < 0 || v < k->min || v > k->max)
+		return kv_fail(ctx, "%s: must be a number from %g to %g", k->name, k->min,
 				   k->max);
 	*(double *)(void *)((char *)cfg + k->offset) = v;
 	return 0;
@@ -225,7 +143,7 @@ static int config_set_number(struct mp_config *cfg, const struct config_key *k, 
 
 /* Set socket_mode from octal digits ("0660" or "660"). */
 static int config_set_mode(struct mp_config *cfg, const struct config_key *k, const char *value,
-			   const struct config_ctx *ctx)
+			   const struct kv_ctx *ctx)
 {
 	unsigned long v = 0;
 	size_t n = strspn(value, "01234567");
@@ -235,7 +153,7 @@ static int config_set_mode(struct mp_config *cfg, const struct config_key *k, co
 		n--;
 	}
 	if (n == 0 || n > 3 || value[n] != '\0')
-		return config_fail(ctx, "%s: must be an octal mode from 0 to 0777", k->name);
+		return kv_fail(ctx, "%s: must be an octal mode from 0 to 0777", k->name);
 	for (size_t i = 0; i < n; i++)
 		v = v * 8 + (unsigned long)(value[i] - '0');
 	cfg->socket_mode = (mode_t)v;
@@ -243,14 +161,14 @@ static int config_set_mode(struct mp_config *cfg, const struct config_key *k, co
 }
 
 /* Replace the string in a char * field with a copy of value (NULL for ""). */
-static int config_replace_string(char **field, const char *value, const struct config_ctx *ctx)
+static int config_replace_string(char **field, const char *value, const struct kv_ctx *ctx)
 {
 	char *copy = NULL;
 
 	if (*value) {
 		copy = strdup(value);
 		if (!copy) {
-			config_fail(ctx, "out of memory");
+			kv_fail(ctx, "out of memory");
 			return -ENOMEM;
 		}
 	}
@@ -261,21 +179,21 @@ static int config_replace_string(char **field, const char *value, const struct c
 
 /* Set a string or path key after checking its form. */
 static int config_set_string(struct mp_config *cfg, const struct config_key *k, const char *value,
-			     const struct config_ctx *ctx)
+			     const struct kv_ctx *ctx)
 {
 	char **field = (char **)(void *)((char *)cfg + k->offset);
 
 	if (k->kind != CONFIG_STRING && *value != '\0' && *value != '/')
-		return config_fail(ctx, "%s: must be an absolute path", k->name);
+		return kv_fail(ctx, "%s: must be an absolute path", k->name);
 	if (k->kind == CONFIG_SOCKET && strlen(value) >= CONFIG_SUN_PATH_MAX)
-		return config_fail(ctx, "%s: must be shorter than %d bytes", k->name,
+		return kv_fail(ctx, "%s: must be shorter than %d bytes", k->name,
 				   CONFIG_SUN_PATH_MAX);
 	return config_replace_string(field, value, ctx);
 }
 
 /* Set log_level from one of its names. */
 static int config_set_log_level(struct mp_config *cfg, const struct config_key *k,
-				const char *value, const struct config_ctx *ctx)
+				const char *value, const struct kv_ctx *ctx)
 {
 	for (size_t i = 0; i < sizeof(config_log_levels) / sizeof(config_log_levels[0]); i++) {
 		if (strcmp(value, config_log_levels[i]) == 0) {
@@ -283,7 +201,7 @@ static int config_set_log_level(struct mp_config *cfg, const struct config_key *
 			return 0;
 		}
 	}
-	return config_fail(ctx, "%s: must be one of error, warning, info, debug", k->name);
+	return kv_fail(ctx, "%s: must be one of error, warning, info, debug", k->name);
 }
 
 /* Free the first n strings of a server list. */
@@ -295,35 +213,45 @@ static void config_free_servers(char **servers, int n)
 	}
 }
 
-/* Check one dns_servers item and append a copy of it to servers. */
+/* Check one dns_servers or metrics_listen item and append a copy of it to servers. */
 static int config_add_server(char **servers, int *n, const char *item, size_t len,
-			     const struct config_ctx *ctx)
+			     const struct config_key *k, const struct kv_ctx *ctx)
 {
 	char buf[CONFIG_VALUE_MAX + 1], q[65];
+	bool listen = k->kind == CONFIG_LISTEN;
+	int max = listen ? CONFIG_LISTEN_MAX : CONFIG_DNS_SERVERS_MAX;
 
 	if (len == 0)
-		return config_fail(ctx, "dns_servers: empty item in list");
+		return kv_fail(ctx, "%s: empty item in list", k->name);
 	memcpy(buf, item, len);
 	buf[len] = '\0';
-	config_quote(q, sizeof(q), item, len);
-	if (config_parse_dns_server(buf, NULL, 0, NULL) < 0)
-		return config_fail(ctx, "dns_servers: invalid address '%s'", q);
-	if (*n >= CONFIG_DNS_SERVERS_MAX)
-		return config_fail(ctx, "dns_servers: at most %d servers", CONFIG_DNS_SERVERS_MAX);
+	kv_quote(q, sizeof(q), item, len);
+	if (!listen && config_parse_dns_server(buf, NULL, 0, NULL) < 0)
+		return kv_fail(ctx, "%s: invalid address '%s'", k->name, q);
+	if (listen && config_parse_listen(buf, NULL, 0, NULL) < 0)
+		return kv_fail(ctx, "%s: '%s' is neither ADDRESS:PORT nor an absolute path shorter than %d bytes",
+				   k->name, q, CONFIG_SUN_PATH_MAX);
+	if (*n >= max)
+		return kv_fail(ctx, "%s: at most %d %s", k->name, max,
+				   listen ? "addresses" : "servers");
 	servers[*n] = strdup(buf);
 	if (!servers[*n]) {
-		config_fail(ctx, "out of memory");
+		kv_fail(ctx, "out of memory");
 		return -ENOMEM;
 	}
 	(*n)++;
 	return 0;
 }
 
-/* Set dns_servers from a comma-separated list; an empty value means none. */
-static int config_set_servers(struct mp_config *cfg, const char *value,
-			      const struct config_ctx *ctx)
+/* Set dns_servers or metrics_listen from a comma-separated list; an empty value means none. */
+static int config_set_servers(struct mp_config *cfg, const struct config_key *k, const char *value,
+			      const struct kv_ctx *ctx)
 {
+	_Static_assert(CONFIG_LISTEN_MAX <= CONFIG_DNS_SERVERS_MAX, "one buffer fits both lists");
 	char *servers[CONFIG_DNS_SERVERS_MAX] = { NULL };
+	bool listen = k->kind == CONFIG_LISTEN;
+	char **dst = listen ? cfg->metrics_listen : cfg->dns_servers;
+	int *dst_n = listen ? &cfg->n_metrics_listen : &cfg->n_dns_servers;
 	const char *p = value, *comma;
 	int n = 0, r = 0;
 
@@ -333,8 +261,8 @@ static int config_set_servers(struct mp_config *cfg, const char *value,
 
 		comma = strchr(p, ',');
 		len = comma ? (size_t)(comma - p) : strlen(p);
-		config_trim(&item, &len);
-		r = config_add_server(servers, &n, item, len, ctx);
+		kv_trim(&item, &len);
+		r = config_add_server(servers, &n, item, len, k, ctx);
 		if (!comma)
 			break;
 	}
@@ -342,9 +270,9 @@ static int config_set_servers(struct mp_config *cfg, const char *value,
 		config_free_servers(servers, n);
 		return r;
 	}
-	config_free_servers(cfg->dns_servers, cfg->n_dns_servers);
-	memcpy(cfg->dns_servers, servers, sizeof(servers));
-	cfg->n_dns_servers = n;
+	config_free_servers(dst, *dst_n);
+	memcpy(dst, servers, (size_t)n * sizeof(servers[0]));
+	*dst_n = n;
 	return 0;
 }
 
@@ -373,7 +301,7 @@ static bool config_name_ok(const char *s, size_t len)
 
 /* Set a list of user or group names; an empty value means none. */
 static int config_set_names(struct mp_config *cfg, const struct config_key *k, const char *value,
-			    const struct config_ctx *ctx)
+			    const struct kv_ctx *ctx)
 {
 	struct config_names *dst = (struct config_names *)((char *)cfg + k->offset), l;
 	const char *p = value, *comma;
@@ -386,20 +314,20 @@ static int config_set_names(struct mp_config *cfg, const struct config_key *k, c
 
 		comma = strchr(p, ',');
 		len = comma ? (size_t)(comma - p) : strlen(p);
-		config_trim(&item, &len);
-		config_quote(q, sizeof(q), item, len);
+		kv_trim(&item, &len);
+		kv_quote(q, sizeof(q), item, len);
 		if (!config_name_ok(item, len)) {
 			config_free_names(&l);
-			return config_fail(ctx, "%s: invalid name '%s'", k->name, q);
+			return kv_fail(ctx, "%s: invalid name '%s'", k->name, q);
 		}
 		if (l.n >= CONFIG_NAMES_MAX) {
 			config_free_names(&l);
-			return config_fail(ctx, "%s: at most %d names", k->name, CONFIG_NAMES_MAX);
+			return kv_fail(ctx, "%s: at most %d names", k->name, CONFIG_NAMES_MAX);
 		}
 		l.items[l.n] = strndup(item, len);
 		if (!l.items[l.n]) {
 			config_free_names(&l);
-			config_fail(ctx, "out of memory");
+			kv_fail(ctx, "out of memory");
 			return -ENOMEM;
 		}
 		l.n++;
@@ -413,11 +341,11 @@ static int config_set_names(struct mp_config *cfg, const struct config_key *k, c
 
 /* Apply value to key k. */
 static int config_set(struct mp_config *cfg, const struct config_key *k, const char *value,
-		      const struct config_ctx *ctx)
+		      const struct kv_ctx *ctx)
 {
 	if (*value == '\0' && k->kind != CONFIG_SERVERS && k->kind != CONFIG_PATH &&
-	    k->kind != CONFIG_NAMES)
-		return config_fail(ctx, "%s: missing value", k->name);
+	    k->kind != CONFIG_NAMES && k->kind != CONFIG_LISTEN)
+		return kv_fail(ctx, "%s: missing value", k->name);
 	switch (k->kind) {
 	case CONFIG_INT:
 	case CONFIG_SIZE:
@@ -431,66 +359,58 @@ static int config_set(struct mp_config *cfg, const struct config_key *k, const c
 	case CONFIG_PATH:
 		return config_set_string(cfg, k, value, ctx);
 	case CONFIG_SERVERS:
-		return config_set_servers(cfg, value, ctx);
+	case CONFIG_LISTEN:
+		return config_set_servers(cfg, k, value, ctx);
+	case CONFIG_BUCKETS:
+		if (mhist_bounds_parse(&cfg->metrics_buckets, value) < 0)
+			return kv_fail(ctx, "%s: must be 1 to %d increasing numbers of seconds above 0, comma-separated",
+					   k->name, MHIST_BOUNDS_MAX);
+		return 0;
 	case CONFIG_LOGLEVEL:
 		return config_set_log_level(cfg, k, value, ctx);
 	case CONFIG_NAMES:
 		return config_set_names(cfg, k, value, ctx);
 	}
-	return config_fail(ctx, "%s: internal error", k->name);
+	return kv_fail(ctx, "%s: internal error", k->name);
 }
 
 /* Check a value for length and control characters, then apply it to key k. */
 static int config_apply(struct mp_config *cfg, const struct config_key *k, const char *value,
-			size_t len, const struct config_ctx *ctx)
+			size_t len, const struct kv_ctx *ctx)
 {
 	char buf[CONFIG_VALUE_MAX + 1];
 
 	if (len > CONFIG_VALUE_MAX)
-		return config_fail(ctx, "%s: value longer than %d bytes", k->name,
+		return kv_fail(ctx, "%s: value longer than %d bytes", k->name,
 				   CONFIG_VALUE_MAX);
 	for (size_t i = 0; i < len; i++)
 		if ((unsigned char)value[i] < 0x20 && value[i] != '\t')
-			return config_fail(ctx, "%s: control character in value", k->name);
+			return kv_fail(ctx, "%s: control character in value", k->name);
 	memcpy(buf, value, len);
 	buf[len] = '\0';
 	return config_set(cfg, k, buf, ctx);
 }
 
-/* Parse one line (without its '\n') and apply it. */
-static int config_parse_line(struct mp_config *cfg, const char *line, size_t len,
-			     const struct config_ctx *ctx)
+/* Parse one line (trimmed, without its comment) and apply it to cfg. */
+static int config_parse_line(void *arg, const char *line, size_t len, const struct kv_ctx *ctx)
 {
-	const char *hash, *eq, *key, *value;
+	struct mp_config *cfg = arg;
 	const struct config_key *k;
+	const char *key, *value;
 	size_t key_len, value_len;
+	bool eq = kv_split(line, len, &key, &key_len, &value, &value_len);
 	char q[65];
 
-	if (memchr(line, '\0', len))
-		return config_fail(ctx, "NUL byte in line");
-	hash = memchr(line, '#', len);
-	if (hash)
-		len = (size_t)(hash - line);
-	config_trim(&line, &len);
-	if (len == 0)
-		return 0;
-	eq = memchr(line, '=', len);
-	key = line;
-	key_len = eq ? (size_t)(eq - line) : len;
-	config_trim(&key, &key_len);
-	config_quote(q, sizeof(q), key, key_len);
+	kv_quote(q, sizeof(q), key, key_len);
 	k = config_key_find(key, key_len);
 	if (!eq && k)
-		return config_fail(ctx, "%s: missing '='", k->name);
+		return kv_fail(ctx, "%s: missing '='", k->name);
 	if (!eq)
-		return config_fail(ctx, "missing '=' in '%s'", q);
+		return kv_fail(ctx, "missing '=' in '%s'", q);
 	if (key_len == 0)
-		return config_fail(ctx, "missing key before '='");
+		return kv_fail(ctx, "missing key before '='");
 	if (!k)
-		return config_fail(ctx, "unknown key '%s'", q);
-	value = eq + 1;
-	value_len = len - (size_t)(value - line);
-	config_trim(&value, &value_len);
+		return kv_fail(ctx, "unknown key '%s'", q);
 	return config_apply(cfg, k, value, value_len, ctx);
 }
 
@@ -498,23 +418,9 @@ static int config_parse_line(struct mp_config *cfg, const char *line, size_t len
 int config_parse_text(struct mp_config *cfg, const char *text, size_t len, const char *name,
 		      char err[CONFIG_ERR_MAX])
 {
-	struct config_ctx ctx = { .name = name ? name : "(config)", .line = 0, .err = err };
-	const char *end = text + len;
+	struct kv_ctx ctx = { .name = name ? name : "(config)", .err = err };
 
-	if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0)
-		text += 3;
-	while (text < end) {
-		const char *nl = memchr(text, '\n', (size_t)(end - text));
-		const char *line_end = nl ? nl : end;
-		int r;
-
-		ctx.line++;
-		r = config_parse_line(cfg, text, (size_t)(line_end - text), &ctx);
-		if (r < 0)
-			return r;
-		text = nl ? nl + 1 : end;
-	}
-	return 0;
+	return kv_each_line(text, len, &ctx, config_parse_line, cfg);
 }
 
 /* Write "PATH: message" into err (when given) and return r. */
@@ -525,57 +431,13 @@ static int config_file_fail(char *err, const char *path, int r, const char *msg)
 	return r;
 }
 
-/* Read the whole of fd into a new buffer.  0 or -errno (-EFBIG when too large). */
-static int config_read_all(int fd, char **ret_buf, size_t *ret_len)
-{
-	size_t len = 0, size = 4096;
-	char *buf = malloc(size), *nbuf;
-	ssize_t n;
-
-	for (;;) {
-		if (!buf)
-			return -ENOMEM;
-		n = read(fd, buf + len, size - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-		if (len > CONFIG_FILE_MAX) {
-			free(buf);
-			return -EFBIG;
-		}
-		if (len == size) {
-			size *= 2;
-			nbuf = realloc(buf, size);
-			if (!nbuf)
-				free(buf);
-			buf = nbuf;
-		}
-	}
-	if (n < 0) {
-		int r = -errno;
-
-		free(buf);
-		return r;
-	}
-	*ret_buf = buf;
-	*ret_len = len;
-	return 0;
-}
-
 /* Read path and apply it as config_parse_text() does; -errno on read errors. */
 int config_load_file(struct mp_config *cfg, const char *path, char err[CONFIG_ERR_MAX])
 {
 	char *buf = NULL;
 	size_t len = 0;
-	int fd, r;
+	int r = kv_read_file(path, &buf, &len);
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return config_file_fail(err, path, -errno, NULL);
-	r = config_read_all(fd, &buf, &len);
-	close(fd);
 	if (r == -EFBIG)
 		return config_file_fail(err, path, r, "file larger than 1 MiB");
 	if (r < 0)
@@ -590,7 +452,7 @@ static int config_parse_port(const char *s, int *ret)
 {
 	long long v;
 
-	if (*s < '0' || *s > '9' || config_parse_ll(s, &v) < 0 || v < 1 || v > 65535)
+	if (*s < '0' || *s > '9' || kv_parse_ll(s, &v) < 0 || v < 1 || v > 65535)
 		return -EINVAL;
 	*ret = (int)v;
 	return 0;
@@ -649,6 +511,39 @@ int config_parse_dns_server(const char *text, char *ret_addr, size_t addrlen, in
 	return 0;
 }
 
+/* Parse a metrics_listen item: an absolute socket path, "ipv4:port" or "[ipv6]:port". */
+int config_parse_listen(const char *text, char *ret_addr, size_t addrlen, int *ret_port)
+{
+	char addr[INET6_ADDRSTRLEN + 2];
+	int port = 0;
+
+	if (text[0] == '/') {
+		if (strlen(text) >= CONFIG_SUN_PATH_MAX ||
+		    (ret_addr && strlen(text) >= addrlen))
+			return -EINVAL;
+		if (ret_addr)
+			strcpy(ret_addr, text);
+		if (ret_port)
+			*ret_port = 0;
+		return 0;
+	}
+	/* The DNS server syntax, with the port required. */
+	const char *close = text[0] == '[' ? strchr(text, ']') : NULL;
+	const char *colon = strchr(text, ':');
+	bool has_port = close ? close[1] == ':' : colon && colon == strrchr(text, ':');
+
+	if (!has_port || config_parse_dns_server(text, addr, sizeof(addr), &port) < 0)
+		return -EINVAL;
+	if (ret_addr) {
+		if (strlen(addr) >= addrlen)
+			return -EINVAL;
+		strcpy(ret_addr, addr);
+	}
+	if (ret_port)
+		*ret_port = port;
+	return 0;
+}
+
 /* Fill cfg with the built-in defaults.  0 or -ENOMEM. */
 int config_init(struct mp_config *cfg)
 {
@@ -679,6 +574,9 @@ int config_init(struct mp_config *cfg)
 	cfg->dns_cache_size = 10000;
 	cfg->shutdown_timeout = 5;
 	cfg->log_level = LOG_LEVEL_INFO;
+	cfg->monitor_history = 60;
+	cfg->metrics_timeout = 10;
+	mhist_bounds_doubling(&cfg->metrics_buckets, 0.00005, 16);
 	return 0;
 }
 
@@ -690,7 +588,9 @@ void config_free(struct mp_config *cfg)
 	free(cfg->socket_path);
 	free(cfg->mtr_packet);
 	free(cfg->hosts_file);
+	free(cfg->monitors_dir);
 	config_free_servers(cfg->dns_servers, CONFIG_DNS_SERVERS_MAX);
+	config_free_servers(cfg->metrics_listen, CONFIG_LISTEN_MAX);
 	config_free_names(&cfg->allow_users);
 	config_free_names(&cfg->allow_groups);
 	config_free_names(&cfg->admin_users);

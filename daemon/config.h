@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "mstats.h"
+
 #define CONFIG_ERR_MAX 512
 #define CONFIG_DNS_SERVERS_MAX 8
 /* Most workers min_workers and max_workers may name (the pool's POOL_WORKERS_MAX). */
@@ -18,6 +20,8 @@
 #define CONFIG_NAMES_MAX 64
 /* Longest user or group name (or number) in a list. */
 #define CONFIG_NAME_MAX 32
+/* Most addresses metrics_listen may name. */
+#define CONFIG_LISTEN_MAX 8
 
 /* A list of user or group names (or numeric ids), as written.  Owned by the config. */
 struct config_names {
@@ -63,6 +67,13 @@ struct mp_config {
 	int uid_max_queued;           /* uid_max_queued: probes one uid may have waiting, 0 = no limit */
 	size_t client_max_answer_bytes; /* client_max_answer_bytes: answers owed and unread, per connection */
 	size_t uid_max_answer_bytes;  /* uid_max_answer_bytes: the same, per uid */
+	/* Monitors and their metrics. */
+	char *monitors_dir;           /* monitors_dir, NULL = monitors.d beside the config file */
+	int monitor_history;          /* monitor_history: cycles kept per monitor, 1-10000 */
+	char *metrics_listen[CONFIG_LISTEN_MAX]; /* metrics_listen: "addr:port" or a socket path each */
+	int n_metrics_listen;
+	struct mhist_bounds metrics_buckets; /* metrics_buckets: RTT histogram bounds, seconds */
+	double metrics_timeout;       /* metrics_timeout: seconds an HTTP exchange may take, 1-3600 */
 };
 
 /* Fill cfg with the built-in defaults (allocates the strings). 0 or -ENOMEM. */
@@ -83,5 +94,11 @@ int config_load_file(struct mp_config *cfg, const char *path, char err[CONFIG_ER
  * dns_servers.  Returns 0, or -EINVAL.
  */
 int config_parse_dns_server(const char *text, char *ret_addr, size_t addrlen, int *ret_port);
+/*
+ * Parse a metrics_listen item: an absolute socket path (*ret_port = 0,
+ * the path in ret_addr), or "ipv4:port" / "[ipv6]:port" (port 1-65535).
+ * Returns 0, or -EINVAL.
+ */
+int config_parse_listen(const char *text, char *ret_addr, size_t addrlen, int *ret_port);
 
 #endif

@@ -21,8 +21,12 @@
 #include "conn.h"
 #include "dns.h"
 #include "fdlimit.h"
+#include "httpd.h"
 #include "listener.h"
 #include "log.h"
+#include "metrics.h"
+#include "mondef.h"
+#include "monitor.h"
 #include "pool.h"
 #include "request.h"
 #include "route.h"
@@ -50,6 +54,7 @@ static struct {
 	struct event *idle_ev;     /* gives memory back once the daemon is idle */
 	bool trimmed;              /* memory given back since the daemon went idle */
 	int idle_ticks;            /* idle at this many checks in a row */
+	struct mondef_set monitors; /* the monitors of the files, as loaded last */
 } M;
 
 /* Print usage to f. */
@@ -146,12 +151,48 @@ static void sigterm_cb(evutil_socket_t fd, short what, void *arg)
 	srv.stopping = true;
 	systemd_stopping();
 	listener_close();
+	monitor_shutdown();
 	sched_shutdown();
 	trace_shutdown();
 	/* Connections stay open: what they send meanwhile is answered shutting-down. */
 	M.stop_deadline = mono_now() + srv.cfg.shutdown_timeout;
 	M.stop_ev = event_new(srv.base, -1, EV_PERSIST, stop_check_cb, NULL);
 	event_add(M.stop_ev, &tv);
+}
+
+/* monitors_dir unset: monitors.d beside the config file (or in the system's config directory). */
+static int config_default_monitors_dir(struct mp_config *cfg)
+{
+	const char *slash = M.config_path ? strrchr(M.config_path, '/') : NULL;
+	int n;
+
+	if (!M.config_path)
+		n = asprintf(&cfg->monitors_dir, "%s/mtrprobed/monitors.d", MTRPROBED_SYSCONFDIR);
+	else if (!slash)
+		n = asprintf(&cfg->monitors_dir, "monitors.d");
+	else
+		n = asprintf(&cfg->monitors_dir, "%.*s/monitors.d", (int)(slash - M.config_path),
+			     M.config_path);
+	if (n < 0)
+		cfg->monitors_dir = NULL;
+	return n < 0 ? -ENOMEM : 0;
+}
+
+/* Load the monitors of cfg's monitors_dir into ret (empty on entry). 0 or -1 with err set. */
+static int monitors_load(const struct mp_config *cfg, struct mondef_set *ret,
+			 char err[CONFIG_ERR_MAX])
+{
+	_Static_assert(MONDEF_ERR_MAX <= CONFIG_ERR_MAX, "a monitor error fits");
+
+	if (mondef_load_dir(ret, cfg->monitors_dir, err) < 0)
+		return -1;
+	for (size_t i = 0; i < ret->n; i++) {
+		if (monitor_supported(&ret->items[i], err) < 0) {
+			mondef_set_free(ret);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 /* Build a configuration from the config file and the command line. */
@@ -183,6 +224,11 @@ static int config_build(struct mp_config *cfg, char err[CONFIG_ERR_MAX])
 		}
 		free(cfg->socket_path);
 		cfg->socket_path = s;
+	}
+	if (!cfg->monitors_dir && config_default_monitors_dir(cfg) < 0) {
+		config_free(cfg);
+		snprintf(err, CONFIG_ERR_MAX, "out of memory");
+		return -ENOMEM;
 	}
 	if (M.workers_override)
 		cfg->min_workers = M.workers_override;
@@ -241,6 +287,14 @@ static void sighup_cb(evutil_socket_t fd, short what, void *arg)
 		systemd_ready();
 		return;
 	}
+	struct mondef_set defs = { 0 };
+
+	if (monitors_load(&cfg, &defs, err) < 0) {
+		log_error("reload refused, keeping the running configuration: %s", err);
+		config_free(&cfg);
+		systemd_ready();
+		return;
+	}
 	if (strcmp(cfg.socket_path, srv.cfg.socket_path) != 0) {
 		log_warning("reload: socket %s takes effect only at restart; still serving %s",
 			    cfg.socket_path, srv.cfg.socket_path);
@@ -265,6 +319,16 @@ static void sighup_cb(evutil_socket_t fd, short what, void *arg)
 		pool_reconfigure();
 	}
 	conn_reconfigure();
+	if (!httpd_same(&srv.cfg, &old)) {
+		httpd_stop();
+		if (httpd_start(metrics_render, err) < 0)
+			log_error("reload: metrics not served: %s", err);
+	}
+	mondef_set_free(&M.monitors);
+	M.monitors = defs;
+	if (monitor_apply(&M.monitors) < 0)
+		log_error("reload: out of memory starting monitors");
+	log_info("monitors: %zu running", monitor_count());
 	config_free(&old);
 	sched_kick();
 	log_info("configuration reloaded%s%s", M.config_path ? " from " : "",
@@ -384,22 +448,33 @@ static void parse_args(int argc, char **argv, bool *ret_check_only)
 		fatal("%s", err);
 	if (access_configure(&srv.cfg, *ret_check_only, err) < 0)
 		fatal("%s: %s", M.config_path ? M.config_path : "access lists", err);
+	if (monitors_load(&srv.cfg, &M.monitors, err) < 0)
+		fatal("%s", err);
 }
 
 /* Listen (on the inherited socket, or one bound here) and run until stopped. 0 or -1. */
 static int serve(int inherited)
 {
+	char err[CONFIG_ERR_MAX];
 	struct pool_stats ps;
 	int r = inherited >= 0 ? listener_adopt(inherited) :
 				 listener_open(srv.cfg.socket_path, srv.cfg.socket_mode);
 
 	if (r < 0)
 		return -1;
+	if (httpd_start(metrics_render, err) < 0) {
+		log_error("%s", err);
+		listener_close();
+		return -1;
+	}
+	if (monitor_apply(&M.monitors) < 0)
+		log_error("out of memory starting monitors");
 	M.serving = true;
 	systemd_ready();
 	pool_get_stats(&ps);
-	log_info("mtrprobed %s ready: %d of %d workers running %s", MTRPROBED_VERSION, ps.alive,
-		 ps.min, pool_mtr_version()[0] ? pool_mtr_version() : "mtr-packet");
+	log_info("mtrprobed %s ready: %d of %d workers running %s, %zu monitors", MTRPROBED_VERSION,
+		 ps.alive, ps.min, pool_mtr_version()[0] ? pool_mtr_version() : "mtr-packet",
+		 monitor_count());
 	event_base_dispatch(srv.base);
 	return 0;
 }
@@ -416,10 +491,13 @@ static void finish(void)
 		event_base_loopexit(srv.base, &tv);
 		event_base_dispatch(srv.base);
 	}
+	httpd_stop();
 	conn_free_all();
 	trace_free_all();
 	request_trim();
 	sched_free();
+	monitor_free_all();
+	mondef_set_free(&M.monitors);
 	dns_free();
 	route_free();
 	signals_free();
@@ -438,7 +516,9 @@ int main(int argc, char **argv)
 	log_init(LOG_LEVEL_INFO);
 	parse_args(argc, argv, &check_only);
 	if (check_only) {
-		printf("configuration OK\n");
+		printf("configuration OK: %zu monitor%s in %s\n", M.monitors.n,
+		       M.monitors.n == 1 ? "" : "s", srv.cfg.monitors_dir);
+		mondef_set_free(&M.monitors);
 		config_free(&srv.cfg);
 		return 0;
 	}

@@ -6,7 +6,7 @@
 # out of memory; prints the reproducer's path and its bytes in hex, and
 # ends with "N passed, N failed".
 #   tests/fuzz/run.sh [SECONDS [TARGET...]]
-# TARGET: request, reply, config, packet_line, addr (default: all).
+# TARGET: request, reply, config, packet_line, addr, mondef (default: all).
 # Environment: CC (default clang-14); FUZZ_KEEP=1 keeps the temporary
 # directory even when every target passed (it is always kept on failure).
 set -u
@@ -20,7 +20,7 @@ case $seconds in
 	;;
 esac
 [ $# -gt 0 ] && shift
-targets=${*:-request reply config packet_line addr}
+targets=${*:-request reply config packet_line addr mondef}
 cc=${CC:-clang-14}
 
 # The sources each target links: the pure modules it exercises, no more.
@@ -28,9 +28,10 @@ sources() {
 	case $1 in
 	request) echo daemon/proto.c daemon/jscan.c daemon/encode.c daemon/protocol.c daemon/mtrpkt.c daemon/addrfmt.c ;;
 	reply) echo daemon/mtrpkt.c daemon/addrfmt.c daemon/proto.c daemon/jscan.c daemon/encode.c daemon/protocol.c ;;
-	config) echo daemon/config.c ;;
+	config) echo daemon/config.c daemon/kvtext.c daemon/mstats.c ;;
 	packet_line) echo client/pktcmd.c daemon/proto.c daemon/jscan.c daemon/encode.c daemon/protocol.c daemon/mtrpkt.c daemon/addrfmt.c ;;
 	addr) echo daemon/addrfmt.c ;;
+	mondef) echo daemon/mondef.c daemon/kvtext.c ;;
 	*) return 1 ;;
 	esac
 }

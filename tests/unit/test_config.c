@@ -118,6 +118,7 @@ static const struct int_key int_keys[] = {
 	{ "max_burst", 1, 1000, offsetof(struct mp_config, max_burst), 0 },
 	{ "tcp_max_inflight", 1, 900, offsetof(struct mp_config, tcp_max_inflight), 0 },
 	{ "dns_cache_size", 1, 10000000, offsetof(struct mp_config, dns_cache_size), 1 },
+	{ "monitor_history", 1, 10000, offsetof(struct mp_config, monitor_history), 0 },
 };
 
 /* The value of an integer key in cfg. */
@@ -211,6 +212,8 @@ static const struct num_key num_keys[] = {
 	  offsetof(struct mp_config, dns_negative_ttl), "0 to 86400" },
 	{ "shutdown_timeout", "0", "3600", "-0.5", "3600.01", 0, 3600,
 	  offsetof(struct mp_config, shutdown_timeout), "0 to 3600" },
+	{ "metrics_timeout", "1", "3600", "0.99", "3600.01", 1, 3600,
+	  offsetof(struct mp_config, metrics_timeout), "1 to 3600" },
 	{ "worker_idle_timeout", "0.1", "86400", "0.09", "86400.5", 0.1, 86400,
 	  offsetof(struct mp_config, worker_idle_timeout), "0.1 to 86400" },
 };
@@ -246,7 +249,8 @@ START_TEST(test_number_keys)
 	num_ok(k, "1", 1);
 	num_ok(k, "2.5", 2.5);
 	num_ok(k, "1e1", 10);
-	num_ok(k, ".5", 0.5);
+	if (k->min_v <= 0.5)
+		num_ok(k, ".5", 0.5);
 	num_ok(k, "+3", 3);
 	num_bad(k, k->below);
 	num_bad(k, k->above);
@@ -860,6 +864,124 @@ static const struct server_case server_cases[] = {
 	{ "2001:db8:0:0:0:0:0:0:1", -EINVAL, NULL, 0 },
 };
 
+
+START_TEST(test_monitor_and_metrics_defaults)
+{
+	struct mp_config cfg;
+
+	ck_assert_int_eq(config_init(&cfg), 0);
+	ck_assert_ptr_null(cfg.monitors_dir);
+	ck_assert_int_eq(cfg.monitor_history, 60);
+	ck_assert_int_eq(cfg.n_metrics_listen, 0);
+	ck_assert_double_eq(cfg.metrics_timeout, 10);
+	/* 16 bounds from 50 us doubling: 5e-05 ... 5e-05 * 2^15 = 1.6384. */
+	ck_assert_int_eq(cfg.metrics_buckets.n, 16);
+	ck_assert_double_eq(cfg.metrics_buckets.le[0], 0.00005);
+	ck_assert_double_eq(cfg.metrics_buckets.le[1], 0.0001);
+	ck_assert_double_eq(cfg.metrics_buckets.le[15], 1.6384);
+	config_free(&cfg);
+}
+END_TEST
+
+START_TEST(test_monitors_dir)
+{
+	struct mp_config cfg;
+
+	expect_ok(&cfg, "monitors_dir = /etc/x/monitors.d");
+	ck_assert_str_eq(cfg.monitors_dir, "/etc/x/monitors.d");
+	config_free(&cfg);
+	expect_ok(&cfg, "monitors_dir = /a\nmonitors_dir =");
+	ck_assert_ptr_null(cfg.monitors_dir);
+	config_free(&cfg);
+	expect_error("monitors_dir = monitors.d", "t.conf:1: monitors_dir: must be an absolute path");
+}
+END_TEST
+
+START_TEST(test_metrics_listen)
+{
+	struct mp_config cfg;
+
+	expect_ok(&cfg, "metrics_listen = 127.0.0.1:9116, [::1]:9116 ,/run/m.sock");
+	ck_assert_int_eq(cfg.n_metrics_listen, 3);
+	ck_assert_str_eq(cfg.metrics_listen[0], "127.0.0.1:9116");
+	ck_assert_str_eq(cfg.metrics_listen[1], "[::1]:9116");
+	ck_assert_str_eq(cfg.metrics_listen[2], "/run/m.sock");
+	ck_assert_ptr_null(cfg.metrics_listen[3]);
+	/* dns_servers is a list of its own */
+	ck_assert_int_eq(cfg.n_dns_servers, 0);
+	config_free(&cfg);
+	expect_ok(&cfg, "metrics_listen = 127.0.0.1:1\nmetrics_listen =");
+	ck_assert_int_eq(cfg.n_metrics_listen, 0);
+	ck_assert_ptr_null(cfg.metrics_listen[0]);
+	config_free(&cfg);
+	expect_ok(&cfg, "metrics_listen = /a, /b, /c, /d, /e, /f, /g, /h");
+	ck_assert_int_eq(cfg.n_metrics_listen, 8);
+	config_free(&cfg);
+	expect_error("metrics_listen = /a, /b, /c, /d, /e, /f, /g, /h, /i",
+		     "t.conf:1: metrics_listen: at most 8 addresses");
+	expect_error("metrics_listen = 127.0.0.1",
+		     "t.conf:1: metrics_listen: '127.0.0.1' is neither ADDRESS:PORT nor an absolute "
+		     "path shorter than 108 bytes");
+	expect_error("metrics_listen = ::1:9116",
+		     "t.conf:1: metrics_listen: '::1:9116' is neither ADDRESS:PORT nor an absolute "
+		     "path shorter than 108 bytes");
+	expect_error("metrics_listen = 127.0.0.1:0",
+		     "t.conf:1: metrics_listen: '127.0.0.1:0' is neither ADDRESS:PORT nor an absolute "
+		     "path shorter than 108 bytes");
+	expect_error("metrics_listen = 127.0.0.1:1,",
+		     "t.conf:1: metrics_listen: empty item in list");
+}
+END_TEST
+
+START_TEST(test_parse_listen)
+{
+	char addr[112];
+	int port = -1;
+
+	ck_assert_int_eq(config_parse_listen("127.0.0.1:9116", addr, sizeof(addr), &port), 0);
+	ck_assert_str_eq(addr, "127.0.0.1");
+	ck_assert_int_eq(port, 9116);
+	ck_assert_int_eq(config_parse_listen("[::1]:65535", addr, sizeof(addr), &port), 0);
+	ck_assert_str_eq(addr, "::1");
+	ck_assert_int_eq(port, 65535);
+	ck_assert_int_eq(config_parse_listen("/run/x.sock", addr, sizeof(addr), &port), 0);
+	ck_assert_str_eq(addr, "/run/x.sock");
+	ck_assert_int_eq(port, 0);
+	ck_assert_int_eq(config_parse_listen("[::1]", addr, sizeof(addr), &port), -EINVAL);
+	ck_assert_int_eq(config_parse_listen("[::1]:65536", addr, sizeof(addr), &port), -EINVAL);
+	ck_assert_int_eq(config_parse_listen("localhost:80", addr, sizeof(addr), &port), -EINVAL);
+	ck_assert_int_eq(config_parse_listen("127.0.0.1:80", addr, 9, &port), -EINVAL);
+	/* a path of 107 bytes fits sun_path with its NUL; 108 does not */
+	char path[110];
+
+	memset(path, 'a', sizeof(path));
+	path[0] = '/';
+	path[107] = '\0';
+	ck_assert_int_eq(config_parse_listen(path, NULL, 0, NULL), 0);
+	path[107] = 'a';
+	path[108] = '\0';
+	ck_assert_int_eq(config_parse_listen(path, NULL, 0, NULL), -EINVAL);
+}
+END_TEST
+
+START_TEST(test_metrics_buckets)
+{
+	struct mp_config cfg;
+
+	expect_ok(&cfg, "metrics_buckets = 0.001, 0.01,0.1 , 1");
+	ck_assert_int_eq(cfg.metrics_buckets.n, 4);
+	ck_assert_double_eq(cfg.metrics_buckets.le[0], 0.001);
+	ck_assert_double_eq(cfg.metrics_buckets.le[3], 1);
+	config_free(&cfg);
+	expect_error("metrics_buckets = 0.1, 0.01",
+		     "t.conf:1: metrics_buckets: must be 1 to 32 increasing numbers of seconds above "
+		     "0, comma-separated");
+	expect_error("metrics_buckets = 0", "t.conf:1: metrics_buckets: must be 1 to 32 increasing "
+					       "numbers of seconds above 0, comma-separated");
+	expect_error("metrics_buckets =", "t.conf:1: metrics_buckets: missing value");
+}
+END_TEST
+
 START_TEST(test_parse_dns_server)
 {
 	const struct server_case *c = &server_cases[_i];
@@ -917,6 +1039,11 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_dns_servers);
 	tcase_add_test(tc, test_dns_servers_errors);
 	tcase_add_test(tc, test_all_keys_together);
+	tcase_add_test(tc, test_monitor_and_metrics_defaults);
+	tcase_add_test(tc, test_monitors_dir);
+	tcase_add_test(tc, test_metrics_listen);
+	tcase_add_test(tc, test_parse_listen);
+	tcase_add_test(tc, test_metrics_buckets);
 	suite_add_tcase(s, tc);
 
 	tcase_add_test(ts, test_syntax_whitespace_comments);

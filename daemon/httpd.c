@@ -1,0 +1,185 @@
+/*
+ * The metrics endpoint, on libevent's evhttp.  Each metrics_listen item is
+ * a TCP address (bound by evhttp) or a Unix socket path (bound here: a
+ * stale socket file is replaced, anything else at the path is an error;
+ * mode socket_mode; removed at stop).  Limits: request headers of 8 KiB,
+ * no body, GET and HEAD only, metrics_timeout seconds per exchange.
+ */
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "httpd.h"
+#include "log.h"
+#include "server.h"
+#include "util.h"
+
+#define HTTPD_HEADERS_MAX 8192
+#define HTTPD_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
+
+static struct {
+	struct evhttp *http;
+	httpd_render_fn render;
+	char *paths[CONFIG_LISTEN_MAX];  /* Unix sockets bound here, to remove at stop */
+	int n_paths;
+} H;
+
+/* Free a rendered text once evhttp has sent it. */
+static void httpd_text_free(const void *data, size_t len, void *arg)
+{
+	free(arg);
+}
+
+/* GET /metrics. */
+static void httpd_metrics_cb(struct evhttp_request *req, void *arg)
+{
+	struct promtext p = { 0 };
+	struct evbuffer *out = evhttp_request_get_output_buffer(req);
+
+	H.render(&p);
+	if (p.oom || !p.buf ||
+	    evbuffer_add_reference(out, p.buf, p.len, httpd_text_free, p.buf) < 0) {
+		promtext_free(&p);
+		log_error("metrics: out of memory rendering the metrics");
+		evhttp_send_error(req, HTTP_INTERNAL, "out of memory");
+		return;
+	}
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+			  HTTPD_CONTENT_TYPE);
+	evhttp_send_reply(req, HTTP_OK, "OK", NULL);
+}
+
+/* Any other path. */
+static void httpd_other_cb(struct evhttp_request *req, void *arg)
+{
+	struct evbuffer *out = evhttp_request_get_output_buffer(req);
+
+	evbuffer_add_printf(out, "mtrprobed serves only /metrics here\n");
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+			  "text/plain; charset=utf-8");
+	evhttp_send_reply(req, HTTP_NOTFOUND, "Not Found", NULL);
+}
+
+/* Bind and listen on the Unix socket path.  The fd, or -1 with err set. */
+static int httpd_unix_socket(const char *path, char err[CONFIG_ERR_MAX])
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct stat st;
+	int fd;
+
+	str_copy(sun.sun_path, sizeof(sun.sun_path), path);
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			snprintf(err, CONFIG_ERR_MAX, "metrics_listen: %s exists and is not a socket",
+				 path);
+			return -1;
+		}
+		unlink(path);
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
+	    chmod(path, srv.cfg.socket_mode) < 0 || listen(fd, 128) < 0) {
+		snprintf(err, CONFIG_ERR_MAX, "metrics_listen: %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Listen on one metrics_listen item. 0 or -1 with err set. */
+static int httpd_listen(const char *item, char err[CONFIG_ERR_MAX])
+{
+	char addr[112]; /* a socket path (under 108 bytes) or an address */
+	int port, fd;
+
+	if (config_parse_listen(item, addr, sizeof(addr), &port) < 0) {
+		snprintf(err, CONFIG_ERR_MAX, "metrics_listen: invalid item '%s'", item);
+		return -1;
+	}
+	if (port > 0) {
+		if (!evhttp_bind_socket_with_handle(H.http, addr, (ev_uint16_t)port)) {
+			snprintf(err, CONFIG_ERR_MAX, "metrics_listen: cannot listen on %s: %s", item,
+				 strerror(errno));
+			return -1;
+		}
+		return 0;
+	}
+	fd = httpd_unix_socket(addr, err);
+	if (fd < 0)
+		return -1;
+	H.paths[H.n_paths] = strdup(addr);
+	if (!H.paths[H.n_paths] || !evhttp_accept_socket_with_handle(H.http, fd)) {
+		snprintf(err, CONFIG_ERR_MAX, "metrics_listen: %s: out of memory", addr);
+		free(H.paths[H.n_paths]);
+		H.paths[H.n_paths] = NULL;
+		close(fd);
+		unlink(addr);
+		return -1;
+	}
+	H.n_paths++;
+	return 0;
+}
+
+int httpd_start(httpd_render_fn render, char err[CONFIG_ERR_MAX])
+{
+	struct timeval tv = tv_from_seconds(srv.cfg.metrics_timeout);
+
+	if (srv.cfg.n_metrics_listen == 0)
+		return 0;
+	H.render = render;
+	H.http = evhttp_new(srv.base);
+	if (!H.http) {
+		snprintf(err, CONFIG_ERR_MAX, "metrics: out of memory");
+		return -1;
+	}
+	evhttp_set_max_headers_size(H.http, HTTPD_HEADERS_MAX);
+	evhttp_set_max_body_size(H.http, 0);
+	evhttp_set_allowed_methods(H.http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
+	evhttp_set_timeout_tv(H.http, &tv);
+	evhttp_set_cb(H.http, "/metrics", httpd_metrics_cb, NULL);
+	evhttp_set_gencb(H.http, httpd_other_cb, NULL);
+	for (int i = 0; i < srv.cfg.n_metrics_listen; i++) {
+		if (httpd_listen(srv.cfg.metrics_listen[i], err) < 0) {
+			httpd_stop();
+			return -1;
+		}
+	}
+	for (int i = 0; i < srv.cfg.n_metrics_listen; i++)
+		log_info("metrics served at %s", srv.cfg.metrics_listen[i]);
+	return 0;
+}
+
+void httpd_stop(void)
+{
+	if (H.http)
+		evhttp_free(H.http);
+	H.http = NULL;
+	for (int i = 0; i < H.n_paths; i++) {
+		unlink(H.paths[i]);
+		free(H.paths[i]);
+		H.paths[i] = NULL;
+	}
+	H.n_paths = 0;
+}
+
+bool httpd_same(const struct mp_config *a, const struct mp_config *b)
+{
+	if (a->n_metrics_listen != b->n_metrics_listen || a->metrics_timeout != b->metrics_timeout ||
+	    a->socket_mode != b->socket_mode)
+		return false;
+	for (int i = 0; i < a->n_metrics_listen; i++)
+		if (strcmp(a->metrics_listen[i], b->metrics_listen[i]) != 0)
+			return false;
+	return true;
+}

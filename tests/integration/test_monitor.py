@@ -1,0 +1,383 @@
+#!/usr/bin/env python3
+"""Monitors from the monitors directory and the metrics endpoint: `-n`
+checking the definitions, ping monitors running on a stand-in mtr-packet
+with known answers and on the real one, the exposition over TCP and a
+Unix socket, the HTTP limits, and reload keeping unchanged monitors'
+counters."""
+
+import http.client
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import time
+
+import harness as H
+
+
+def write(path, text):
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def daemon_config(d, extra=""):
+    hosts = write(os.path.join(d, "hosts"), "")
+    return write(os.path.join(d, "c.conf"),
+                 "hosts_file = %s\ndns_servers = 127.0.0.1:%d\n%s"
+                 % (hosts, H.free_port(), extra))
+
+
+class UnixHTTPConnection(http.client.HTTPConnection):
+    """HTTP over a Unix stream socket."""
+
+    def __init__(self, path, timeout=10):
+        super().__init__("localhost", timeout=timeout)
+        self.path = path
+
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self.path)
+
+
+def http_get(conn, path="/metrics", method="GET"):
+    conn.request(method, path)
+    r = conn.getresponse()
+    body = r.read().decode("utf-8")
+    ctype = r.getheader("Content-Type")
+    conn.close()
+    return r.status, ctype, body
+
+
+def scrape(port):
+    status, ctype, body = http_get(
+        http.client.HTTPConnection("127.0.0.1", port, timeout=10))
+    assert status == 200, (status, body)
+    assert ctype == "text/plain; version=0.0.4; charset=utf-8", ctype
+    return body
+
+
+SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$')
+LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+
+
+def parse(text):
+    """The samples of an exposition: {(name, frozenset(labels)): value}.
+    Also checks the format's rules: HELP and TYPE once per family, before
+    its samples, every family's samples together."""
+    samples, families, done = {}, {}, set()
+    current = None
+    for line in text.splitlines():
+        if line.startswith("# HELP "):
+            name = line.split(" ", 3)[2]
+            assert name not in families and name not in done, line
+            families[name] = None
+            continue
+        if line.startswith("# TYPE "):
+            _, _, name, typ = line.split(" ", 3)
+            assert families.get(name, "x") is None, line
+            families[name] = typ
+            if current:
+                done.add(current)
+            current = name
+            continue
+        m = SAMPLE.match(line)
+        assert m, "not a sample line: %r" % line
+        name, labels, value = m.group(1), m.group(3) or "", m.group(4)
+        base = re.sub(r"_(bucket|sum|count)$", "", name) \
+            if families.get(current) == "histogram" else name
+        assert base == current, "sample %r outside its family %r" % (
+            line, current)
+        key = (name, frozenset(LABEL.findall(labels)))
+        assert key not in samples, "duplicate sample %r" % line
+        samples[key] = float(value)
+    return samples, families
+
+
+def value(samples, name, **labels):
+    """The sample of name whose labels include labels."""
+    want = set(labels.items())
+    found = [v for (n, ls), v in samples.items()
+             if n == name and want <= set(ls)]
+    assert len(found) == 1, "%s %r: %d samples" % (name, labels, len(found))
+    return found[0]
+
+
+# ---------------------------------------------------------------- checking
+
+def test_check_counts_monitors():
+    d = H.tmpdir("moncheck")
+    cfg = daemon_config(d)
+    os.mkdir(os.path.join(d, "monitors.d"))
+    write(os.path.join(d, "monitors.d", "a.conf"),
+          "[lo]\ntarget = 127.0.0.1\n\n[lo6]\ntarget = ::1\nip_version = 6\n")
+    write(os.path.join(d, "monitors.d", "b.conf"),
+          "[db]\ntarget = 127.0.0.3\ncount = 3\n")
+    write(os.path.join(d, "monitors.d", "notes.txt"), "[x]\nbad line\n")
+    rc, out, err = H.run_daemon(["-n", "-c", cfg])
+    assert (rc, out) == (0, "configuration OK: 3 monitors in %s/monitors.d\n"
+                         % d), (rc, out, err)
+    # monitors_dir in the config file replaces the default
+    other = os.path.join(d, "elsewhere")
+    os.mkdir(other)
+    cfg2 = daemon_config(d, "monitors_dir = %s\n" % other)
+    rc, out, err = H.run_daemon(["-n", "-c", cfg2])
+    assert (rc, out) == (0, "configuration OK: 0 monitors in %s\n" % other), \
+        (rc, out, err)
+
+
+def test_check_refuses_bad_definitions():
+    d = H.tmpdir("monbad")
+    cfg = daemon_config(d)
+    mdir = os.path.join(d, "monitors.d")
+    os.mkdir(mdir)
+    cases = [
+        ("[lo]\ntarget = 127.0.0.1\ncount = 0\n",
+         "a.conf:3: count: must be an integer from 1 to 100"),
+        ("target = 127.0.0.1\n",
+         "a.conf:1: key outside a [monitor] section"),
+        ("[lo]\nkind = ping\n", "a.conf:1: [lo]: missing target"),
+        ("[lo]\ntarget = 127.0.0.1\nlabel.monitor = x\n",
+         "a.conf:3: label.monitor: reserved label name"),
+        ("[tr]\ntarget = 127.0.0.1\nkind = trace\n",
+         "[tr]: kind = trace is not supported by this version"),
+        ("[all]\ntarget = localhost\naddresses = all\n",
+         "[all]: addresses = all is not supported by this version"),
+    ]
+    for text, want in cases:
+        write(os.path.join(mdir, "a.conf"), text)
+        rc, out, err = H.run_daemon(["-n", "-c", cfg])
+        assert rc == 1 and out == "", (text, rc, out, err)
+        assert want in err, "want %r in %r" % (want, err)
+
+
+# ---------------------------------------------------------------- running
+
+def fake_daemon(tag, monitors, extra=None, fake=None):
+    """A daemon on the stand-in mtr-packet with monitors (file text) and
+    metrics on a loopback TCP port and a Unix socket."""
+    fake = fake or H.FakeMtrPacket(tag=tag + "fake")
+    port = H.free_port()
+    d = H.Daemon(tag, workers=1, mtr_packet=fake.path, config=dict({
+        "metrics_listen": None, "monitor_history": 10}, **(extra or {})))
+    mdir = os.path.join(d.dir, "monitors.d")
+    os.mkdir(mdir)
+    write(os.path.join(mdir, "m.conf"), monitors)
+    d.metrics_sock = os.path.join(d.dir, "metrics.sock")
+    d.config["metrics_listen"] = "127.0.0.1:%d, %s" % (port, d.metrics_sock)
+    d.port = port
+    d.mdir = mdir
+    return d
+
+
+MONITORS = """
+[lo]
+target = 127.0.0.1
+count = 2
+interval = 0.1
+period = 1
+timeout = 0.5
+label.team = net
+
+[silent]
+target = 127.0.0.8
+count = 1
+interval = 0.2
+period = 1
+timeout = 0.3
+"""
+
+
+def test_ping_monitors_metrics():
+    with fake_daemon("monrun", MONITORS) as d:
+        time.sleep(3.5)
+        samples, families = parse(scrape(d.port))
+        # the families and their types
+        for name, typ in [
+                ("mtrprobed_monitor_rtt_seconds", "histogram"),
+                ("mtrprobed_monitor_probes_sent_total", "counter"),
+                ("mtrprobed_monitor_probes_received_total", "counter"),
+                ("mtrprobed_monitor_probe_results_total", "counter"),
+                ("mtrprobed_monitor_up", "gauge"),
+                ("mtrprobed_monitor_cycles_total", "counter"),
+                ("mtrprobed_probes_total", "counter"),
+                ("mtrprobed_build_info", "gauge"),
+                ("mtrprobed_workers", "gauge")]:
+            assert families.get(name) == typ, (name, families.get(name))
+        assert value(samples, "mtrprobed_build_info",
+                     version=H.project_version()) == 1
+        assert value(samples, "mtrprobed_monitors") == 2
+        lo = dict(monitor="lo", target="127.0.0.1", address="127.0.0.1",
+                  ip_version="4", protocol="icmp", team="net")
+        sent = value(samples, "mtrprobed_monitor_probes_sent_total", **lo)
+        # 3.5 s of 1 s cycles of 2 probes: 3 or 4 cycles have started
+        cycles = value(samples, "mtrprobed_monitor_cycles_total",
+                       monitor="lo")
+        assert cycles in (3, 4), cycles
+        assert sent in (2 * cycles - 1, 2 * cycles), (sent, cycles)
+        assert value(samples, "mtrprobed_monitor_probes_received_total",
+                     **lo) == sent
+        assert value(samples, "mtrprobed_monitor_probe_results_total",
+                     result="reply", **lo) == sent
+        assert value(samples, "mtrprobed_monitor_probe_results_total",
+                     result="no-reply", **lo) == 0
+        assert value(samples, "mtrprobed_monitor_up", **lo) == 1
+        # every answer took 0.1 ms: above 50 us, at most 200 us
+        rtt = "mtrprobed_monitor_rtt_seconds"
+        assert value(samples, rtt + "_bucket", le="5e-05", **lo) == 0
+        assert value(samples, rtt + "_bucket", le="0.0002", **lo) == sent
+        assert value(samples, rtt + "_bucket", le="+Inf", **lo) == sent
+        assert value(samples, rtt + "_count", **lo) == sent
+        assert abs(value(samples, rtt + "_sum", **lo) - sent * 0.0001) < 1e-9
+        # the silent host (the stand-in answers no-reply only after the
+        # whole second it was given): each probe ended no-reply at its
+        # 0.3 s deadline
+        si = dict(monitor="silent", target="127.0.0.8", address="127.0.0.8")
+        s_sent = value(samples, "mtrprobed_monitor_probes_sent_total", **si)
+        assert s_sent >= 2, s_sent
+        assert value(samples, "mtrprobed_monitor_probe_results_total",
+                     result="no-reply", **si) == s_sent
+        assert value(samples, "mtrprobed_monitor_probes_received_total",
+                     **si) == 0
+        assert value(samples, "mtrprobed_monitor_up", **si) == 0
+        assert value(samples, rtt + "_count", **si) == 0
+        # counters only grow
+        time.sleep(1.2)
+        later, _ = parse(scrape(d.port))
+        assert value(later, "mtrprobed_monitor_probes_sent_total",
+                     **lo) >= sent + 2
+
+
+def test_metrics_over_unix_socket_and_http_limits():
+    with fake_daemon("monhttp", MONITORS) as d:
+        st = os.stat(d.metrics_sock)
+        assert oct(st.st_mode & 0o777) == "0o660", oct(st.st_mode)
+        status, ctype, body = http_get(UnixHTTPConnection(d.metrics_sock))
+        assert status == 200 and "mtrprobed_monitors 2\n" in body, body
+        status, _, body = http_get(
+            http.client.HTTPConnection("127.0.0.1", d.port), "/")
+        assert (status, body) == (404, "mtrprobed serves only /metrics here\n")
+        status, _, _ = http_get(
+            http.client.HTTPConnection("127.0.0.1", d.port), "/metrics",
+            method="POST")
+        assert status == 501, status   # evhttp's answer to a method not allowed
+        # request headers: 7 KB served, over 8 KiB refused (evhttp: 400)
+        for size, want in ((7000, b"HTTP/1.1 200 OK\r\n"),
+                           (9000, b"HTTP/1.1 400 Bad Request\r\n")):
+            s = socket.create_connection(("127.0.0.1", d.port), timeout=10)
+            s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: " +
+                      b"a" * size + b"\r\nConnection: close\r\n\r\n")
+            reply = s.recv(4096)
+            s.close()
+            assert reply.startswith(want), (size, reply[:80])
+        assert "mtrprobed_monitors 2\n" in scrape(d.port)
+    # the socket file goes with the daemon
+    assert not os.path.exists(d.metrics_sock)
+
+
+def test_metrics_port_taken_is_fatal():
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen(1)
+    port = busy.getsockname()[1]
+    d = fake_daemon("monbusy", MONITORS)
+    d.config["metrics_listen"] = "127.0.0.1:%d" % port
+    d.expect_exit = 1
+    try:
+        d.start()
+        raise AssertionError("daemon served with its metrics port taken")
+    except H.DaemonExited:
+        pass
+    finally:
+        busy.close()
+        d.stop()
+    assert ("metrics_listen: cannot listen on 127.0.0.1:%d" % port) \
+        in d.stderr(), d.stderr()
+
+
+def test_reload_keeps_unchanged_monitors():
+    with fake_daemon("monreload", MONITORS) as d:
+        time.sleep(2.2)
+        before, _ = parse(scrape(d.port))
+        lo_sent = value(before, "mtrprobed_monitor_probes_sent_total",
+                        monitor="lo")
+        assert lo_sent >= 2
+        # silent changes (count 1 -> 2), lo stays, new one added
+        write(os.path.join(d.mdir, "m.conf"), MONITORS.replace(
+            "count = 1", "count = 2") + "\n[new]\ntarget = 127.0.0.1\n"
+            "period = 1\ncount = 1\n")
+        d.signal(signal.SIGHUP)
+        H.wait_until(lambda: "monitors: 3 running" in d.stderr(), 5,
+                     what="reload")
+        after, _ = parse(scrape(d.port))
+        assert value(after, "mtrprobed_monitors") == 3
+        assert value(after, "mtrprobed_monitor_probes_sent_total",
+                     monitor="lo") >= lo_sent
+        # the changed one started again: its counters began at 0
+        assert value(after, "mtrprobed_monitor_cycles_total",
+                     monitor="silent") <= 1
+        # a broken definition: refused, the running set stays
+        write(os.path.join(d.mdir, "m.conf"), "[x]\ncount = 2\n")
+        d.signal(signal.SIGHUP)
+        H.wait_until(lambda: "reload refused" in d.stderr(), 5,
+                     what="refusal")
+        assert "m.conf:1: [x]: missing target" in d.stderr(), d.stderr()
+        kept, _ = parse(scrape(d.port))
+        assert value(kept, "mtrprobed_monitors") == 3
+        assert value(kept, "mtrprobed_monitor_probes_sent_total",
+                     monitor="lo") >= value(
+                         after, "mtrprobed_monitor_probes_sent_total",
+                         monitor="lo")
+
+
+def test_real_mtr_packet_monitor():
+    """The real mtr-packet: replies from loopback, RTTs in the histogram."""
+    H.require_root()
+    port = H.free_port()
+    d = H.Daemon("monreal", workers=1, config={
+        "metrics_listen": "127.0.0.1:%d" % port})
+    mdir = os.path.join(d.dir, "monitors.d")
+    os.mkdir(mdir)
+    write(os.path.join(mdir, "m.conf"),
+          "[lo]\ntarget = 127.0.0.1\ncount = 3\ninterval = 0.05\n"
+          "period = 1\ntimeout = 1\n")
+    with d:
+        time.sleep(2.5)
+        samples, _ = parse(scrape(port))
+        lo = dict(monitor="lo", address="127.0.0.1")
+        sent = value(samples, "mtrprobed_monitor_probes_sent_total", **lo)
+        assert sent >= 6, sent
+        assert value(samples, "mtrprobed_monitor_probes_received_total",
+                     **lo) == sent
+        assert value(samples, "mtrprobed_monitor_rtt_seconds_count",
+                     **lo) == sent
+        total = value(samples, "mtrprobed_monitor_rtt_seconds_sum", **lo)
+        assert 0 < total < sent * 0.01, total   # loopback: under 10 ms each
+        assert value(samples, "mtrprobed_probes_total",
+                     result="reply") >= sent
+
+
+def test_promtool_accepts_the_exposition():
+    promtool = shutil.which("promtool")
+    if not promtool:
+        H.skip("promtool not installed (Debian package prometheus; "
+               "tests/deps.sh installs it)")
+    with fake_daemon("monprom", MONITORS) as d:
+        time.sleep(1.5)
+        text = scrape(d.port)
+    p = subprocess.run([promtool, "check", "metrics"], input=text.encode(),
+                       capture_output=True, timeout=60)
+    assert p.returncode == 0, (p.returncode, p.stdout, p.stderr)
+
+
+def main():
+    H.require_root()
+    H.require_real_mtr_packet()
+    H.main(H.collect_tests(globals()))
+
+
+if __name__ == "__main__":
+    main()
