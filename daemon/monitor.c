@@ -19,9 +19,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
+#include <time.h>
 
 #include "log.h"
 #include "monitor.h"
+#include "mpath.h"
 #include "mplan.h"
 #include "mstats.h"
 #include "sched.h"
@@ -48,6 +50,10 @@ struct mstream {
 	uint64_t results[MON_RESULTS];
 	uint64_t up_seq;             /* newest cycle with an outcome */
 	bool up;                     /* it got a reply */
+	/* Trace monitors. */
+	struct mpath path;
+	int cycle_outstanding;       /* probes of the current cycle still out */
+	char *tlabels;               /* monitor and the monitor's own labels */
 };
 
 struct monitor {
@@ -91,9 +97,14 @@ static void monitor_module_init(void)
 
 int monitor_supported(const struct mondef *d, char err[MONDEF_ERR_MAX])
 {
-	if (d->kind != MONDEF_PING) {
-		snprintf(err, MONDEF_ERR_MAX, "[%s]: kind = trace is not supported by this version",
-			 d->name);
+	if (d->kind == MONDEF_TRACE && d->family == MONDEF_FAMILY_BOTH) {
+		snprintf(err, MONDEF_ERR_MAX,
+			 "[%s]: a trace monitor traces one family: ip_version any, 4 or 6", d->name);
+		return -EINVAL;
+	}
+	if (d->kind == MONDEF_TRACE && d->timeout >= d->period) {
+		snprintf(err, MONDEF_ERR_MAX,
+			 "[%s]: a trace monitor's timeout must be less than its period", d->name);
 		return -EINVAL;
 	}
 	if (d->addresses != MONDEF_ADDR_FIRST) {
@@ -127,12 +138,30 @@ static int monitor_stream_labels(const struct monitor *m, struct mstream *s)
 	return 0;
 }
 
+/* A trace stream's label set: the monitor and its own labels. 0 or -ENOMEM. */
+static int monitor_trace_labels(const struct monitor *m, struct mstream *s)
+{
+	struct promtext p = { 0 };
+
+	promtext_label(&p, true, "monitor", m->def.name);
+	for (int i = 0; i < m->def.n_labels; i++)
+		promtext_label(&p, false, m->def.labels[i].name, m->def.labels[i].value);
+	if (p.oom || !p.buf) {
+		promtext_free(&p);
+		return -ENOMEM;
+	}
+	s->tlabels = p.buf;
+	return 0;
+}
+
 static void monitor_free(struct monitor *m)
 {
 	event_del(&m->timer);
 	for (int i = 0; i < m->n_streams; i++) {
 		mring_free(&m->st[i].ring);
+		mpath_free(&m->st[i].path);
 		free(m->st[i].labels);
+		free(m->st[i].tlabels);
 	}
 	free(m);
 }
@@ -154,8 +183,13 @@ static struct monitor *monitor_new(const struct mondef *d)
 
 		s->ip_version = d->family == MONDEF_FAMILY_4 ? 4 : d->family == MONDEF_FAMILY_6 ? 6 :
 				d->family == MONDEF_FAMILY_BOTH ? (i == 0 ? 4 : 6) : 0;
-		if (mring_init(&s->ring, srv.cfg.monitor_history, d->count) < 0 ||
-		    monitor_stream_labels(m, s) < 0) {
+		bool trace = d->kind == MONDEF_TRACE;
+
+		if (mring_init(&s->ring, srv.cfg.monitor_history,
+			       trace ? d->max_ttl - d->first_ttl + 1 : d->count) < 0 ||
+		    monitor_stream_labels(m, s) < 0 ||
+		    (trace && (mpath_init(&s->path, d->first_ttl, d->max_ttl) < 0 ||
+			       monitor_trace_labels(m, s) < 0))) {
 			m->n_streams = i + 1;
 			monitor_free(m);
 			return NULL;
@@ -181,6 +215,52 @@ static int monitor_result_index(const char *word)
 	return SCHED_N_RESULTS - 1; /* other */
 }
 
+/* The address a probe of stream s went to: a new one changes the series' labels. */
+static void monitor_note_address(struct monitor *m, struct mstream *s,
+				 const struct sched_outcome *o)
+{
+	if (!o->address[0] || strcmp(o->address, s->address) == 0)
+		return;
+	str_copy(s->address, sizeof(s->address), o->address);
+	s->got_version = o->ip_version;
+	if (monitor_stream_labels(m, s) < 0)
+		log_error("monitor %s: out of memory for its labels", m->def.name);
+}
+
+/* The current cycle of trace stream s ended: its path is known. */
+static void monitor_trace_end(struct monitor *m, struct mstream *s)
+{
+	s->cycle_outstanding = 0;
+	if (mpath_end(&s->path, &m->bounds, (double)time(NULL)))
+		log_info("monitor %s: path changed to %d hops (id %llu), change %llu", m->def.name,
+			 s->path.hops, (unsigned long long)s->path.id,
+			 (unsigned long long)s->path.changes);
+}
+
+/* Count the outcome of TTL first_ttl + i of trace stream s in cycle seq. */
+static void monitor_trace_record(struct monitor *m, struct mstream *s, uint64_t seq, int i,
+				 const struct sched_outcome *o)
+{
+	enum mpath_outcome po = MPATH_NONE;
+	enum msample_state state = MSAMPLE_ERROR;
+	const char *responder = "";
+	double rtt = 0;
+
+	if (o->err == MP_OK && o->res->responder[0] && o->res->time_ms >= 0) {
+		po = strcmp(o->res->result, "reply") == 0 ? MPATH_TARGET : MPATH_HOP;
+		state = MSAMPLE_REPLY;
+		rtt = o->res->time_ms;
+		responder = o->res->responder;
+	} else if (o->err == MP_OK && strcmp(o->res->result, "no-reply") == 0) {
+		state = MSAMPLE_LOST;
+	}
+	monitor_note_address(m, s, o);
+	mring_set(&s->ring, seq, i, state, rtt);
+	mpath_record(&s->path, seq, m->def.first_ttl + i, po, rtt, responder);
+	if (seq == s->path.seq && s->cycle_outstanding > 0 && --s->cycle_outstanding == 0)
+		monitor_trace_end(m, s);
+}
+
 /* Count an outcome in stream s of m (the cycle seq, probe i). */
 static void monitor_record(struct monitor *m, struct mstream *s, uint64_t seq, int i,
 			   const struct sched_outcome *o)
@@ -204,12 +284,7 @@ static void monitor_record(struct monitor *m, struct mstream *s, uint64_t seq, i
 	}
 	s->results[r]++;
 	s->sent++;
-	if (o->address[0] && strcmp(o->address, s->address) != 0) {
-		str_copy(s->address, sizeof(s->address), o->address);
-		s->got_version = o->ip_version;
-		if (monitor_stream_labels(m, s) < 0)
-			log_error("monitor %s: out of memory for its labels", m->def.name);
-	}
+	monitor_note_address(m, s, o);
 	mring_set(&s->ring, seq, i, state, rtt);
 	if (seq > s->up_seq) {
 		s->up_seq = seq;
@@ -234,37 +309,76 @@ static void monitor_probe_done(void *arg, uint64_t tag, const struct sched_outco
 		}
 		return;
 	}
-	if (!o->cancelled)
+	if (o->cancelled)
+		return;
+	if (m->def.kind == MONDEF_TRACE)
+		monitor_trace_record(m, &m->st[si], seq, i, o);
+	else
 		monitor_record(m, &m->st[si], seq, i, o);
 }
 
-/* Send probe i of the current cycle, on every stream. */
-static void monitor_send(struct monitor *m, int i)
+/* The options of m's probes. */
+static void monitor_opts(const struct monitor *m, struct mp_probe_opts *o)
 {
 	const struct mondef *d = &m->def;
+
+	mp_probe_opts_init(o, d->timeout);
+	str_copy(o->host, sizeof(o->host), d->target);
+	o->ttl = d->ttl;
+	o->protocol = d->protocol;
+	o->port = d->port;
+	o->size = d->size;
+	o->tos = d->tos;
+}
+
+/* Submit probe i (with options o) of the current cycle on stream s. */
+static void monitor_submit(struct monitor *m, int s, int i, struct mp_probe_opts *o)
+{
 	struct sched_owner owner = { .key = m->key, .uid = 0, .exempt = true };
-	struct mp_probe_opts o;
 	char errmsg[MP_ERRMSG_MAX];
+	struct sched_outcome fail = { .msg = errmsg, .address = "" };
 
-	mp_probe_opts_init(&o, d->timeout);
-	str_copy(o.host, sizeof(o.host), d->target);
-	o.ttl = d->ttl;
-	o.protocol = d->protocol;
-	o.port = d->port;
-	o.size = d->size;
-	o.tos = d->tos;
+	o->ip_version = m->st[s].ip_version;
+	mring_set(&m->st[s].ring, m->seq, i, MSAMPLE_PENDING, 0);
+	m->outstanding++;
+	fail.err = sched_submit(&owner, o, monitor_probe_done, m, TAG(m->seq, s, i), errmsg);
+	if (fail.err == MP_OK)
+		return;
+	m->outstanding--;
+	if (m->def.kind == MONDEF_TRACE)
+		monitor_trace_record(m, &m->st[s], m->seq, i, &fail);
+	else
+		monitor_record(m, &m->st[s], m->seq, i, &fail);
+}
+
+/* Send ping probe i of the current cycle, on every stream. */
+static void monitor_send(struct monitor *m, int i)
+{
+	struct mp_probe_opts o;
+
+	monitor_opts(m, &o);
+	for (int s = 0; s < m->n_streams; s++)
+		monitor_submit(m, s, i, &o);
+}
+
+/* Start a trace cycle: one probe per TTL up to the path's limit, on every stream. */
+static void monitor_send_trace(struct monitor *m)
+{
+	struct mp_probe_opts o;
+
+	monitor_opts(m, &o);
 	for (int s = 0; s < m->n_streams; s++) {
-		struct sched_outcome fail = { .msg = errmsg, .address = "" };
-		enum mp_error err;
+		struct mstream *st = &m->st[s];
+		int limit = mpath_limit(&st->path);
 
-		o.ip_version = m->st[s].ip_version;
-		mring_set(&m->st[s].ring, m->seq, i, MSAMPLE_PENDING, 0);
-		m->outstanding++;
-		err = sched_submit(&owner, &o, monitor_probe_done, m, TAG(m->seq, s, i), errmsg);
-		if (err != MP_OK) {
-			m->outstanding--;
-			fail.err = err;
-			monitor_record(m, &m->st[s], m->seq, i, &fail);
+		if (st->cycle_outstanding > 0)
+			monitor_trace_end(m, st); /* the last cycle's stragglers no longer count */
+		mpath_begin(&st->path, m->seq);
+		st->cycle_outstanding = limit - m->def.first_ttl + 1;
+		for (int ttl = m->def.first_ttl; ttl <= limit; ttl++) {
+			mpath_probed(&st->path, m->seq, ttl);
+			o.ttl = ttl;
+			monitor_submit(m, s, ttl - m->def.first_ttl, &o);
 		}
 	}
 }
@@ -286,6 +400,12 @@ static void monitor_timer_cb(evutil_socket_t fd, short what, void *arg)
 			m->cycles_late++;
 		for (int s = 0; s < m->n_streams; s++)
 			mring_begin(&m->st[s].ring, m->seq, now, late);
+	}
+	if (m->def.kind == MONDEF_TRACE) {
+		monitor_send_trace(m);
+		m->due = mplan_next(m->due, m->def.period);
+		monitor_arm(m, m->due);
+		return;
 	}
 	monitor_send(m, m->next_probe);
 	if (++m->next_probe < m->def.count) {
@@ -434,7 +554,7 @@ static void monitor_metrics_streams(struct promtext *p, const char *name, const 
 
 	promtext_family(p, name, type, help);
 	TAILQ_FOREACH(m, &M.list, link)
-		for (int s = 0; s < m->n_streams; s++)
+		for (int s = 0; s < m->n_streams && m->def.kind == MONDEF_PING; s++)
 			promtext_u64(p, name, m->st[s].labels, monitor_field(&m->st[s], f));
 }
 
@@ -447,7 +567,7 @@ static void monitor_metrics_results(struct promtext *p)
 
 	promtext_family(p, name, "counter", "Probes of the monitor that ended, by result.");
 	TAILQ_FOREACH(m, &M.list, link) {
-		for (int s = 0; s < m->n_streams; s++) {
+		for (int s = 0; s < m->n_streams && m->def.kind == MONDEF_PING; s++) {
 			const struct mstream *st = &m->st[s];
 
 			for (int r = 0; r < MON_RESULTS; r++) {
@@ -485,6 +605,87 @@ static void monitor_metrics_cycles(struct promtext *p, bool late)
 	promtext_free(&lab);
 }
 
+/* What a trace family shows. */
+enum trace_field { T_RTT, T_SENT, T_RECEIVED, T_INFO, T_ID, T_CHANGES, T_HOPS, T_CHANGED_AT };
+
+/* The labels of hop i of a trace stream (its responder too for T_INFO), into lab. */
+static const char *monitor_hop_labels(struct promtext *lab, const struct mstream *st, int i,
+				      enum trace_field f)
+{
+	char ttl[4];
+
+	snprintf(ttl, sizeof(ttl), "%d", st->path.first_ttl + i);
+	promtext_reset(lab);
+	promtext_add(lab, st->tlabels, strlen(st->tlabels));
+	promtext_label(lab, false, "ttl", ttl);
+	if (f == T_INFO)
+		promtext_label(lab, false, "responder", st->path.path[i]);
+	return lab->oom ? "" : lab->buf;
+}
+
+/* Hop i's sample(s) of family name. */
+static void monitor_hop_sample(struct promtext *p, struct promtext *lab, const char *name,
+			       const struct monitor *m, int i, enum trace_field f)
+{
+	const struct mstream *st = &m->st[0];
+	const struct mpath_hop *h = &st->path.hop[i];
+
+	if (f == T_INFO ? i >= st->path.hops || !st->path.path[i][0] : !h->counted)
+		return;
+	if (f == T_RTT)
+		promtext_histogram(p, name, monitor_hop_labels(lab, st, i, f), &h->hist, &m->bounds);
+	else
+		promtext_u64(p, name, monitor_hop_labels(lab, st, i, f),
+			     f == T_SENT ? h->sent : f == T_RECEIVED ? h->received : 1);
+}
+
+/* One trace family over every trace monitor: per hop (every TTL ever counted) or per path. */
+static void monitor_metrics_trace_family(struct promtext *p, const char *name, const char *type,
+					 const char *help, enum trace_field f)
+{
+	struct promtext lab = { 0 };
+	struct monitor *m;
+
+	promtext_family(p, name, type, help);
+	TAILQ_FOREACH(m, &M.list, link) {
+		const struct mpath *path = &m->st[0].path;
+
+		if (m->def.kind != MONDEF_TRACE)
+			continue;
+		if (f == T_ID || f == T_HOPS || f == T_CHANGES)
+			promtext_u64(p, name, m->st[0].tlabels,
+				     f == T_ID ? path->id : f == T_HOPS ? (uint64_t)path->hops :
+				     path->changes);
+		else if (f == T_CHANGED_AT)
+			promtext_double(p, name, m->st[0].tlabels, path->changed_at);
+		else
+			for (int i = 0; i < path->n; i++)
+				monitor_hop_sample(p, &lab, name, m, i, f);
+	}
+	promtext_free(&lab);
+}
+
+/* The trace monitors' families. */
+static void monitor_metrics_trace(struct promtext *p)
+{
+	monitor_metrics_trace_family(p, "mtrprobed_trace_hop_rtt_seconds", "histogram",
+				     "Round-trip times of the answers from each hop of the path.", T_RTT);
+	monitor_metrics_trace_family(p, "mtrprobed_trace_hop_probes_sent_total", "counter",
+				     "Probes counted for each hop (up to the target).", T_SENT);
+	monitor_metrics_trace_family(p, "mtrprobed_trace_hop_probes_received_total", "counter",
+				     "Probes of each hop that got an answer.", T_RECEIVED);
+	monitor_metrics_trace_family(p, "mtrprobed_trace_hop_info", "gauge",
+				     "The responder of each hop of the current path, value 1.", T_INFO);
+	monitor_metrics_trace_family(p, "mtrprobed_trace_path_id", "gauge",
+				     "Hash of the current path's responders (53 bits).", T_ID);
+	monitor_metrics_trace_family(p, "mtrprobed_trace_path_changes_total", "counter",
+				     "Times the path changed.", T_CHANGES);
+	monitor_metrics_trace_family(p, "mtrprobed_trace_hops", "gauge",
+				     "Hops in the current path.", T_HOPS);
+	monitor_metrics_trace_family(p, "mtrprobed_trace_path_changed_timestamp_seconds", "gauge",
+				     "When the path last changed (Unix time; 0: never).", T_CHANGED_AT);
+}
+
 void monitor_metrics(struct promtext *p)
 {
 	const char *rtt = "mtrprobed_monitor_rtt_seconds";
@@ -493,7 +694,7 @@ void monitor_metrics(struct promtext *p)
 	monitor_module_init();
 	promtext_family(p, rtt, "histogram", "Round-trip times of the monitor's answered probes.");
 	TAILQ_FOREACH(m, &M.list, link)
-		for (int s = 0; s < m->n_streams; s++)
+		for (int s = 0; s < m->n_streams && m->def.kind == MONDEF_PING; s++)
 			promtext_histogram(p, rtt, m->st[s].labels, &m->st[s].hist, &m->bounds);
 	monitor_metrics_streams(p, "mtrprobed_monitor_probes_sent_total", "counter",
 				"Probes of the monitor that ended, answered or not.", F_SENT);
@@ -506,4 +707,5 @@ void monitor_metrics(struct promtext *p)
 				"1 if the newest cycle with an outcome got a reply, else 0.", F_UP);
 	monitor_metrics_cycles(p, false);
 	monitor_metrics_cycles(p, true);
+	monitor_metrics_trace(p);
 }

@@ -142,8 +142,10 @@ def test_check_refuses_bad_definitions():
         ("[lo]\nkind = ping\n", "a.conf:1: [lo]: missing target"),
         ("[lo]\ntarget = 127.0.0.1\nlabel.monitor = x\n",
          "a.conf:3: label.monitor: reserved label name"),
-        ("[tr]\ntarget = 127.0.0.1\nkind = trace\n",
-         "[tr]: kind = trace is not supported by this version"),
+        ("[tr]\ntarget = 127.0.0.1\nkind = trace\nip_version = both\n",
+         "[tr]: a trace monitor traces one family: ip_version any, 4 or 6"),
+        ("[tr]\ntarget = 127.0.0.1\nkind = trace\nperiod = 2\ntimeout = 2\n",
+         "[tr]: a trace monitor's timeout must be less than its period"),
         ("[all]\ntarget = localhost\naddresses = all\n",
          "[all]: addresses = all is not supported by this version"),
     ]
@@ -188,6 +190,13 @@ count = 1
 interval = 0.2
 period = 1
 timeout = 0.3
+
+[path]
+kind = trace
+target = 127.0.0.1
+max_ttl = 3
+period = 1
+timeout = 0.5
 """
 
 
@@ -209,7 +218,7 @@ def test_ping_monitors_metrics():
             assert families.get(name) == typ, (name, families.get(name))
         assert value(samples, "mtrprobed_build_info",
                      version=H.project_version()) == 1
-        assert value(samples, "mtrprobed_monitors") == 2
+        assert value(samples, "mtrprobed_monitors") == 3
         lo = dict(monitor="lo", target="127.0.0.1", address="127.0.0.1",
                   ip_version="4", protocol="icmp", team="net")
         sent = value(samples, "mtrprobed_monitor_probes_sent_total", **lo)
@@ -256,7 +265,7 @@ def test_metrics_over_unix_socket_and_http_limits():
         st = os.stat(d.metrics_sock)
         assert oct(st.st_mode & 0o777) == "0o660", oct(st.st_mode)
         status, ctype, body = http_get(UnixHTTPConnection(d.metrics_sock))
-        assert status == 200 and "mtrprobed_monitors 2\n" in body, body
+        assert status == 200 and "mtrprobed_monitors 3\n" in body, body
         status, _, body = http_get(
             http.client.HTTPConnection("127.0.0.1", d.port), "/")
         assert (status, body) == (404, "mtrprobed serves only /metrics here\n")
@@ -273,7 +282,7 @@ def test_metrics_over_unix_socket_and_http_limits():
             reply = s.recv(4096)
             s.close()
             assert reply.startswith(want), (size, reply[:80])
-        assert "mtrprobed_monitors 2\n" in scrape(d.port)
+        assert "mtrprobed_monitors 3\n" in scrape(d.port)
     # the socket file goes with the daemon
     assert not os.path.exists(d.metrics_sock)
 
@@ -310,10 +319,10 @@ def test_reload_keeps_unchanged_monitors():
             "count = 1", "count = 2") + "\n[new]\ntarget = 127.0.0.1\n"
             "period = 1\ncount = 1\n")
         d.signal(signal.SIGHUP)
-        H.wait_until(lambda: "monitors: 3 running" in d.stderr(), 5,
+        H.wait_until(lambda: "monitors: 4 running" in d.stderr(), 5,
                      what="reload")
         after, _ = parse(scrape(d.port))
-        assert value(after, "mtrprobed_monitors") == 3
+        assert value(after, "mtrprobed_monitors") == 4
         assert value(after, "mtrprobed_monitor_probes_sent_total",
                      monitor="lo") >= lo_sent
         # the changed one started again: its counters began at 0
@@ -326,7 +335,7 @@ def test_reload_keeps_unchanged_monitors():
                      what="refusal")
         assert "m.conf:1: [x]: missing target" in d.stderr(), d.stderr()
         kept, _ = parse(scrape(d.port))
-        assert value(kept, "mtrprobed_monitors") == 3
+        assert value(kept, "mtrprobed_monitors") == 4
         assert value(kept, "mtrprobed_monitor_probes_sent_total",
                      monitor="lo") >= value(
                          after, "mtrprobed_monitor_probes_sent_total",
@@ -358,6 +367,47 @@ def test_real_mtr_packet_monitor():
         assert 0 < total < sent * 0.01, total   # loopback: under 10 ms each
         assert value(samples, "mtrprobed_probes_total",
                      result="reply") >= sent
+
+
+def test_real_mtr_packet_trace_monitor():
+    """A trace of loopback: one hop, the target itself, at TTL 1."""
+    port = H.free_port()
+    d = H.Daemon("montrace", workers=1, config={
+        "metrics_listen": "127.0.0.1:%d" % port})
+    mdir = os.path.join(d.dir, "monitors.d")
+    os.mkdir(mdir)
+    write(os.path.join(mdir, "m.conf"),
+          "[lo]\nkind = trace\ntarget = 127.0.0.1\nmax_ttl = 5\n"
+          "period = 1\ntimeout = 0.5\nlabel.site = lab\n")
+    with d:
+        time.sleep(2.5)
+        samples, families = parse(scrape(port))
+    lab = dict(monitor="lo", site="lab")
+    cycles = value(samples, "mtrprobed_monitor_cycles_total", monitor="lo")
+    assert cycles in (2, 3), cycles
+    # the first cycle probes TTLs 1-5; all reach the target, only TTL 1
+    # is a hop; later cycles probe TTLs 1-2
+    assert value(samples, "mtrprobed_trace_hops", **lab) == 1
+    # FNV-1a 64 of "127.0.0.1", shifted right by 11
+    assert value(samples, "mtrprobed_trace_path_id", **lab) == \
+        6007043502676770
+    assert value(samples, "mtrprobed_trace_path_changes_total", **lab) == 0
+    assert value(samples, "mtrprobed_trace_hop_info", ttl="1",
+                 responder="127.0.0.1", **lab) == 1
+    ended = value(samples, "mtrprobed_trace_hop_probes_sent_total",
+                  ttl="1", **lab)
+    assert ended in (cycles - 1, cycles), (ended, cycles)
+    assert value(samples, "mtrprobed_trace_hop_probes_received_total",
+                 ttl="1", **lab) == ended
+    assert value(samples, "mtrprobed_trace_hop_rtt_seconds_count", ttl="1",
+                 **lab) == ended
+    # no series for TTLs above the target
+    assert not [k for k in samples if k[0].startswith("mtrprobed_trace_hop")
+                and ("ttl", "2") in k[1]], "series for TTL 2"
+    # no ping series for a trace monitor
+    assert not [k for k in samples
+                if k[0] == "mtrprobed_monitor_probes_sent_total"]
+    assert families["mtrprobed_trace_hop_rtt_seconds"] == "histogram"
 
 
 def test_promtool_accepts_the_exposition():
