@@ -25,38 +25,98 @@
 #include "util.h"
 
 #define HTTPD_HEADERS_MAX 8192
+/* Bytes of text written at a time. */
+#define HTTPD_CHUNK (256 * 1024)
 #define HTTPD_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
+
+/* A GET /metrics being answered in chunks. */
+struct scrape {
+	struct evhttp_request *req;
+	struct evhttp_connection *conn;
+	void *cursor;
+	struct promtext text;
+};
 
 static struct {
 	struct evhttp *http;
-	httpd_render_fn render;
+	const struct httpd_source *src;
 	char *paths[CONFIG_LISTEN_MAX];  /* Unix sockets bound here, to remove at stop */
 	int n_paths;
 } H;
 
-/* Free a rendered text once evhttp has sent it. */
-static void httpd_text_free(const void *data, size_t len, void *arg)
+/* Forget sc: the connection is gone, or its close callback already cleared. */
+static void scrape_free(struct scrape *sc)
 {
-	free(arg);
+	H.src->end(sc->cursor);
+	promtext_free(&sc->text);
+	free(sc);
 }
 
-/* GET /metrics. */
+/* The client went away in the middle of the answer. */
+static void scrape_closed_cb(struct evhttp_connection *conn, void *arg)
+{
+	scrape_free(arg);
+}
+
+/* The last chunk went out (or the first is due): write the next, or end. */
+static void scrape_chunk_cb(struct evhttp_connection *conn, void *arg)
+{
+	struct scrape *sc = arg;
+	struct evbuffer *buf;
+	bool done;
+
+	promtext_reset(&sc->text);
+	done = H.src->next(sc->cursor, &sc->text, HTTPD_CHUNK);
+	buf = evbuffer_new();
+	if (sc->text.oom || !buf || evbuffer_add(buf, sc->text.buf, sc->text.len) < 0) {
+		/* The status line is out: only cutting the answer short is left. */
+		log_error("metrics: out of memory writing the metrics");
+		if (buf)
+			evbuffer_free(buf);
+		done = true;
+		buf = NULL;
+	}
+	if (done) {
+		/* Ending may free the connection: it must no longer call back. */
+		evhttp_connection_set_closecb(sc->conn, NULL, NULL);
+		if (buf)
+			evhttp_send_reply_chunk(sc->req, buf);
+		evhttp_send_reply_end(sc->req);
+		if (buf)
+			evbuffer_free(buf);
+		scrape_free(sc);
+		return;
+	}
+	evhttp_send_reply_chunk_with_cb(sc->req, buf, scrape_chunk_cb, sc);
+	evbuffer_free(buf);
+}
+
+/* GET (or HEAD) /metrics. */
 static void httpd_metrics_cb(struct evhttp_request *req, void *arg)
 {
-	struct promtext p = { 0 };
-	struct evbuffer *out = evhttp_request_get_output_buffer(req);
+	struct scrape *sc = calloc(1, sizeof(*sc));
 
-	H.render(&p);
-	if (p.oom || !p.buf ||
-	    evbuffer_add_reference(out, p.buf, p.len, httpd_text_free, p.buf) < 0) {
-		promtext_free(&p);
-		log_error("metrics: out of memory rendering the metrics");
+	if (sc)
+		sc->cursor = H.src->begin();
+	if (!sc || !sc->cursor) {
+		free(sc);
+		log_error("metrics: out of memory starting a scrape");
 		evhttp_send_error(req, HTTP_INTERNAL, "out of memory");
 		return;
 	}
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
 			  HTTPD_CONTENT_TYPE);
-	evhttp_send_reply(req, HTTP_OK, "OK", NULL);
+	if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
+		H.src->end(sc->cursor);
+		free(sc);
+		evhttp_send_reply(req, HTTP_OK, "OK", NULL);
+		return;
+	}
+	sc->req = req;
+	sc->conn = evhttp_request_get_connection(req);
+	evhttp_connection_set_closecb(sc->conn, scrape_closed_cb, sc);
+	evhttp_send_reply_start(req, HTTP_OK, "OK");
+	scrape_chunk_cb(sc->conn, sc);
 }
 
 /* Any other path. */
@@ -131,13 +191,13 @@ static int httpd_listen(const char *item, char err[CONFIG_ERR_MAX])
 	return 0;
 }
 
-int httpd_start(httpd_render_fn render, char err[CONFIG_ERR_MAX])
+int httpd_start(const struct httpd_source *src, char err[CONFIG_ERR_MAX])
 {
 	struct timeval tv = tv_from_seconds(srv.cfg.metrics_timeout);
 
 	if (srv.cfg.n_metrics_listen == 0)
 		return 0;
-	H.render = render;
+	H.src = src;
 	H.http = evhttp_new(srv.base);
 	if (!H.http) {
 		snprintf(err, CONFIG_ERR_MAX, "metrics: out of memory");

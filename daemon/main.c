@@ -39,6 +39,13 @@
 
 struct server srv;
 
+/* GET /metrics: the daemon's and the monitors' metrics. */
+static const struct httpd_source metrics_source = {
+	.begin = metrics_begin,
+	.next = metrics_next,
+	.end = metrics_end,
+};
+
 static struct {
 	struct event *sig_term, *sig_int, *sig_hup, *sig_chld;
 	struct event *stop_ev;     /* shutdown progress */
@@ -54,7 +61,7 @@ static struct {
 	struct event *idle_ev;     /* gives memory back once the daemon is idle */
 	bool trimmed;              /* memory given back since the daemon went idle */
 	int idle_ticks;            /* idle at this many checks in a row */
-	struct mondef_set monitors; /* the monitors of the files, as loaded last */
+	struct mondef_set monitors; /* the monitors of the files, loaded at start until applied */
 } M;
 
 /* Print usage to f. */
@@ -321,13 +328,12 @@ static void sighup_cb(evutil_socket_t fd, short what, void *arg)
 	conn_reconfigure();
 	if (!httpd_same(&srv.cfg, &old)) {
 		httpd_stop();
-		if (httpd_start(metrics_render, err) < 0)
+		if (httpd_start(&metrics_source, err) < 0)
 			log_error("reload: metrics not served: %s", err);
 	}
-	mondef_set_free(&M.monitors);
-	M.monitors = defs;
-	if (monitor_apply(&M.monitors) < 0)
+	if (monitor_apply(&defs) < 0)
 		log_error("reload: out of memory starting monitors");
+	mondef_set_free(&defs); /* the monitors keep their own copies */
 	log_info("monitors: %zu running", monitor_count());
 	config_free(&old);
 	sched_kick();
@@ -462,13 +468,14 @@ static int serve(int inherited)
 
 	if (r < 0)
 		return -1;
-	if (httpd_start(metrics_render, err) < 0) {
+	if (httpd_start(&metrics_source, err) < 0) {
 		log_error("%s", err);
 		listener_close();
 		return -1;
 	}
 	if (monitor_apply(&M.monitors) < 0)
 		log_error("out of memory starting monitors");
+	mondef_set_free(&M.monitors); /* the monitors keep their own copies */
 	M.serving = true;
 	systemd_ready();
 	pool_get_stats(&ps);

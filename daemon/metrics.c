@@ -3,6 +3,7 @@
  * conventions: the mtrprobed_ prefix, base units, _total on counters.
  */
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "config-build.h"
 #include "conn.h"
@@ -37,7 +38,24 @@ static void metrics_results(struct promtext *p, const struct sched_stats *ss)
 	promtext_free(&lab);
 }
 
-void metrics_render(struct promtext *p)
+/* Where a scrape is. */
+struct metrics_cursor {
+	bool daemon_done;           /* the daemon's own families are written */
+	struct monitor_cursor mon;
+};
+
+void *metrics_begin(void)
+{
+	return calloc(1, sizeof(struct metrics_cursor));
+}
+
+void metrics_end(void *cursor)
+{
+	free(cursor);
+}
+
+/* The daemon's own families (a few hundred bytes). */
+static void metrics_daemon(struct promtext *p)
 {
 	struct sched_stats ss;
 	struct pool_stats ps;
@@ -72,5 +90,15 @@ void metrics_render(struct promtext *p)
 		    ds.entries);
 	metrics_one(p, "mtrprobed_connections", "gauge", "Client connections open.", conn_count());
 	metrics_one(p, "mtrprobed_monitors", "gauge", "Monitors running.", monitor_count());
-	monitor_metrics(p);
+}
+
+bool metrics_next(void *cursor, struct promtext *p, size_t budget)
+{
+	struct metrics_cursor *c = cursor;
+
+	if (!c->daemon_done) {
+		metrics_daemon(p);
+		c->daemon_done = true;
+	}
+	return monitor_metrics_part(p, &c->mon, budget);
 }

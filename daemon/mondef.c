@@ -587,6 +587,12 @@ static int parser_commit(struct mondef_parser *p, struct mondef_set *set)
 {
 	if (p->out.n == 0)
 		return 0;
+	if (set->n == 0) { /* take the parse's array: no second copy of a large set */
+		mondef_set_free(set);
+		*set = p->out;
+		memset(&p->out, 0, sizeof(p->out));
+		return 0;
+	}
 	if (mondef_set_reserve(set, p->out.n) < 0)
 		return -ENOMEM;
 	memcpy(set->items + set->n, p->out.items, p->out.n * sizeof(*set->items));

@@ -13,6 +13,7 @@
  * silent, until their outcomes have come back.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <event2/event.h>
 #include <event2/event_struct.h>
 #include <stdio.h>
@@ -38,6 +39,24 @@
 /* The tag of a probe: cycle << 16 | stream << 8 | probe index. */
 #define TAG(seq, s, i) ((seq) << 16 | (uint64_t)(s) << 8 | (uint64_t)(i))
 
+/*
+ * What a running monitor keeps of its definition: every field but the
+ * labels, which live in its label sets (user_labels), and a hash of the
+ * whole definition to tell a changed one at reload.  A struct mondef is
+ * mostly room for labels; 10000 monitors keep 35 MB less this way.
+ */
+struct mcore {
+	char name[MONDEF_NAME_MAX + 1];
+	char target[MP_HOST_MAX + 1];
+	enum mondef_kind kind;
+	enum mondef_family family;
+	enum mp_protocol protocol;
+	int port, count, first_ttl, max_ttl, size, tos, ttl;
+	double interval, period, timeout;
+	uint64_t hash;              /* of mondef_format() of the definition */
+	char *user_labels;          /* ',name="value"' for each label, or "" */
+};
+
 /* One family's history and counters. */
 struct mstream {
 	int ip_version;              /* asked for: 0 (any), 4 or 6 */
@@ -57,7 +76,7 @@ struct mstream {
 };
 
 struct monitor {
-	struct mondef def;
+	struct mcore def;
 	struct mhist_bounds bounds;  /* its histograms' buckets (metrics_buckets when it started) */
 	uint64_t key;                /* its scheduler owner */
 	struct event timer;
@@ -115,6 +134,46 @@ int monitor_supported(const struct mondef *d, char err[MONDEF_ERR_MAX])
 	return 0;
 }
 
+/* The hash of definition d (0 if it cannot be written, which never matches). */
+static uint64_t mcore_hash(const struct mondef *d)
+{
+	/* every key, 16 labels of 64 + 128 bytes: well under 8 KiB */
+	char text[8192];
+
+	return mondef_format(d, text, sizeof(text)) < 0 ? 0 : mplan_hash(text);
+}
+
+/* Keep what a running monitor needs of d in c.  0 or -ENOMEM. */
+static int mcore_set(struct mcore *c, const struct mondef *d)
+{
+	struct promtext p = { 0 };
+
+	for (int i = 0; i < d->n_labels; i++)
+		promtext_label(&p, false, d->labels[i].name, d->labels[i].value);
+	if (p.oom)
+		return -ENOMEM;
+	c->user_labels = p.buf ? p.buf : strdup("");
+	if (!c->user_labels)
+		return -ENOMEM;
+	str_copy(c->name, sizeof(c->name), d->name);
+	str_copy(c->target, sizeof(c->target), d->target);
+	c->kind = d->kind;
+	c->family = d->family;
+	c->protocol = d->protocol;
+	c->port = d->port;
+	c->count = d->count;
+	c->first_ttl = d->first_ttl;
+	c->max_ttl = d->max_ttl;
+	c->size = d->size;
+	c->tos = d->tos;
+	c->ttl = d->ttl;
+	c->interval = d->interval;
+	c->period = d->period;
+	c->timeout = d->timeout;
+	c->hash = mcore_hash(d);
+	return 0;
+}
+
 /* Rebuild a stream's label set for its current address. 0 or -ENOMEM. */
 static int monitor_stream_labels(const struct monitor *m, struct mstream *s)
 {
@@ -127,8 +186,7 @@ static int monitor_stream_labels(const struct monitor *m, struct mstream *s)
 	promtext_label(&p, false, "address", s->address);
 	promtext_label(&p, false, "ip_version", s->got_version || s->ip_version ? ver : "");
 	promtext_label(&p, false, "protocol", mp_protocol_name(m->def.protocol));
-	for (int i = 0; i < m->def.n_labels; i++)
-		promtext_label(&p, false, m->def.labels[i].name, m->def.labels[i].value);
+	promtext_add(&p, m->def.user_labels, strlen(m->def.user_labels));
 	if (p.oom || !p.buf) {
 		promtext_free(&p);
 		return -ENOMEM;
@@ -144,8 +202,7 @@ static int monitor_trace_labels(const struct monitor *m, struct mstream *s)
 	struct promtext p = { 0 };
 
 	promtext_label(&p, true, "monitor", m->def.name);
-	for (int i = 0; i < m->def.n_labels; i++)
-		promtext_label(&p, false, m->def.labels[i].name, m->def.labels[i].value);
+	promtext_add(&p, m->def.user_labels, strlen(m->def.user_labels));
 	if (p.oom || !p.buf) {
 		promtext_free(&p);
 		return -ENOMEM;
@@ -163,6 +220,7 @@ static void monitor_free(struct monitor *m)
 		free(m->st[i].labels);
 		free(m->st[i].tlabels);
 	}
+	free(m->def.user_labels);
 	free(m);
 }
 
@@ -173,7 +231,10 @@ static struct monitor *monitor_new(const struct mondef *d)
 
 	if (!m)
 		return NULL;
-	m->def = *d;
+	if (mcore_set(&m->def, d) < 0) {
+		free(m);
+		return NULL;
+	}
 	m->bounds = srv.cfg.metrics_buckets;
 	m->key = MONITOR_KEY_BASE + ++M.next_key;
 	event_assign(&m->timer, srv.base, -1, 0, monitor_timer_cb, m);
@@ -320,7 +381,7 @@ static void monitor_probe_done(void *arg, uint64_t tag, const struct sched_outco
 /* The options of m's probes. */
 static void monitor_opts(const struct monitor *m, struct mp_probe_opts *o)
 {
-	const struct mondef *d = &m->def;
+	const struct mcore *d = &m->def;
 
 	mp_probe_opts_init(o, d->timeout);
 	str_copy(o->host, sizeof(o->host), d->target);
@@ -438,51 +499,65 @@ static bool monitor_same_bounds(const struct mhist_bounds *a, const struct mhist
 	return a->n == b->n && memcmp(a->le, b->le, (size_t)a->n * sizeof(a->le[0])) == 0;
 }
 
-/* The running monitor named name, or NULL. */
-static struct monitor *monitor_find(const char *name)
+/* Order monitors or definitions by name (both start with their name). */
+static int monitor_cmp_name(const void *a, const void *b)
 {
-	struct monitor *m;
-
-	TAILQ_FOREACH(m, &M.list, link)
-		if (strcmp(m->def.name, name) == 0)
-			return m;
-	return NULL;
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* The entry named name of a sorted array of name pointers, or NULL. */
+static const void *monitor_lookup(const char **sorted, size_t n, const char *name)
+{
+	const char **hit = bsearch(&name, sorted, n, sizeof(*sorted), monitor_cmp_name);
+
+	return hit ? *hit : NULL;
+}
+
+/* Whether the running m may go on as the monitor of d. */
+static bool monitor_unchanged(const struct monitor *m, const struct mondef *d)
+{
+	return d && mcore_hash(d) == m->def.hash &&
+	       monitor_same_bounds(&m->bounds, &srv.cfg.metrics_buckets) &&
+	       m->st[0].ring.cycles == srv.cfg.monitor_history;
+}
+
+/*
+ * Stop the running monitors that are not in defs unchanged, then start
+ * the definitions that have no running monitor, in definition order.  The
+ * list stays in the order monitors started (their keys ascending), which
+ * a scrape in pieces relies on.  Names are looked up in sorted arrays of
+ * pointers (each struct starts with its name): O(n log n) for n monitors.
+ */
 int monitor_apply(const struct mondef_set *defs)
 {
-	struct monitor_list keep;
-	struct monitor *m;
+	const char **names = malloc((defs->n + M.n + 1) * sizeof(*names));
+	struct monitor *m, *next;
 	double now = mono_now();
+	size_t n = 0;
 	int r = 0;
 
+	_Static_assert(offsetof(struct monitor, def) == 0 && offsetof(struct mcore, name) == 0 &&
+			       offsetof(struct mondef, name) == 0,
+		       "a monitor's and a definition's address is their name's");
 	monitor_module_init();
-	TAILQ_INIT(&keep);
-	/* Unchanged monitors move to keep, in the new order; the rest stop. */
-	for (size_t i = 0; i < defs->n; i++) {
-		m = monitor_find(defs->items[i].name);
-		if (m && mondef_equal(&m->def, &defs->items[i]) &&
-		    monitor_same_bounds(&m->bounds, &srv.cfg.metrics_buckets) &&
-		    m->st[0].ring.cycles == srv.cfg.monitor_history) {
-			TAILQ_REMOVE(&M.list, m, link);
-			TAILQ_INSERT_TAIL(&keep, m, link);
-		}
+	if (!names)
+		return -ENOMEM;
+	for (size_t i = 0; i < defs->n; i++)
+		names[i] = defs->items[i].name;
+	qsort(names, defs->n, sizeof(*names), monitor_cmp_name);
+	for (m = TAILQ_FIRST(&M.list); m; m = next) {
+		next = TAILQ_NEXT(m, link);
+		if (!monitor_unchanged(m, monitor_lookup(names, defs->n, m->def.name)))
+			monitor_stop(m);
 	}
-	while ((m = TAILQ_FIRST(&M.list)))
-		monitor_stop(m);
-	TAILQ_CONCAT(&M.list, &keep, link);
-	/* New and changed monitors start, in definition order. */
-	TAILQ_INIT(&keep);
-	TAILQ_CONCAT(&keep, &M.list, link);
+	TAILQ_FOREACH(m, &M.list, link)
+		names[n++] = m->def.name;
+	qsort(names, n, sizeof(*names), monitor_cmp_name);
 	for (size_t i = 0; i < defs->n; i++) {
 		const struct mondef *d = &defs->items[i];
 
-		m = TAILQ_FIRST(&keep);
-		if (m && strcmp(m->def.name, d->name) == 0) {
-			TAILQ_REMOVE(&keep, m, link);
-			TAILQ_INSERT_TAIL(&M.list, m, link);
+		if (monitor_lookup(names, n, d->name))
 			continue;
-		}
 		m = monitor_new(d);
 		if (!m) {
 			r = -ENOMEM;
@@ -494,6 +569,7 @@ int monitor_apply(const struct mondef_set *defs)
 		if (!M.stopping)
 			monitor_arm(m, m->due);
 	}
+	free(names);
 	return r;
 }
 
@@ -528,184 +604,170 @@ size_t monitor_count(void)
 	return M.n;
 }
 
-/* A per-stream counter family. */
-enum mon_field { F_SENT, F_RECEIVED, F_RESOLVE, F_UP };
+/* The monitor metric families, in the order they are written. */
+enum mfam {
+	MF_RTT, MF_SENT, MF_RECEIVED, MF_RESULTS, MF_RESOLVE, MF_UP, MF_CYCLES, MF_LATE,
+	MF_HOP_RTT, MF_HOP_SENT, MF_HOP_RECEIVED, MF_HOP_INFO, MF_PATH_ID, MF_PATH_CHANGES,
+	MF_HOPS, MF_CHANGED_AT, MF__COUNT
+};
 
-static uint64_t monitor_field(const struct mstream *s, enum mon_field f)
+static const struct {
+	const char *name, *type, *help;
+} monitor_families[MF__COUNT] = {
+	[MF_RTT] = { "mtrprobed_monitor_rtt_seconds", "histogram",
+		     "Round-trip times of the monitor's answered probes." },
+	[MF_SENT] = { "mtrprobed_monitor_probes_sent_total", "counter",
+		      "Probes of the monitor that ended, answered or not." },
+	[MF_RECEIVED] = { "mtrprobed_monitor_probes_received_total", "counter",
+			  "Probes of the monitor answered by the target." },
+	[MF_RESULTS] = { "mtrprobed_monitor_probe_results_total", "counter",
+			 "Probes of the monitor that ended, by result." },
+	[MF_RESOLVE] = { "mtrprobed_monitor_resolve_failures_total", "counter",
+			 "Probes of the monitor whose target could not be resolved." },
+	[MF_UP] = { "mtrprobed_monitor_up", "gauge",
+		    "1 if the newest cycle with an outcome got a reply, else 0." },
+	[MF_CYCLES] = { "mtrprobed_monitor_cycles_total", "counter", "Cycles of the monitor started." },
+	[MF_LATE] = { "mtrprobed_monitor_cycles_late_total", "counter",
+		      "Cycles of the monitor that started more than 50 ms after their schedule." },
+	[MF_HOP_RTT] = { "mtrprobed_trace_hop_rtt_seconds", "histogram",
+			 "Round-trip times of the answers from each hop of the path." },
+	[MF_HOP_SENT] = { "mtrprobed_trace_hop_probes_sent_total", "counter",
+			  "Probes counted for each hop (up to the target)." },
+	[MF_HOP_RECEIVED] = { "mtrprobed_trace_hop_probes_received_total", "counter",
+			      "Probes of each hop that got an answer." },
+	[MF_HOP_INFO] = { "mtrprobed_trace_hop_info", "gauge",
+			  "The responder of each hop of the current path, value 1." },
+	[MF_PATH_ID] = { "mtrprobed_trace_path_id", "gauge",
+			 "Hash of the current path's responders (53 bits)." },
+	[MF_PATH_CHANGES] = { "mtrprobed_trace_path_changes_total", "counter",
+			      "Times the path changed." },
+	[MF_HOPS] = { "mtrprobed_trace_hops", "gauge", "Hops in the current path." },
+	[MF_CHANGED_AT] = { "mtrprobed_trace_path_changed_timestamp_seconds", "gauge",
+			    "When the path last changed (Unix time; 0: never)." },
+};
+
+/* labels plus one more label (and a second when name2 is set), in lab. */
+static const char *monitor_more_labels(struct promtext *lab, const char *labels, const char *name,
+				       const char *value, const char *name2, const char *value2)
 {
-	switch (f) {
-	case F_SENT:
-		return s->sent;
-	case F_RECEIVED:
-		return s->received;
-	case F_RESOLVE:
-		return s->results[MON_RESULT_RESOLVE];
-	case F_UP:
-		return s->up;
-	}
-	return 0;
-}
-
-/* One family with one sample per stream. */
-static void monitor_metrics_streams(struct promtext *p, const char *name, const char *type,
-				    const char *help, enum mon_field f)
-{
-	struct monitor *m;
-
-	promtext_family(p, name, type, help);
-	TAILQ_FOREACH(m, &M.list, link)
-		for (int s = 0; s < m->n_streams && m->def.kind == MONDEF_PING; s++)
-			promtext_u64(p, name, m->st[s].labels, monitor_field(&m->st[s], f));
-}
-
-/* Probe outcomes by result: reply and no-reply always, the others once seen. */
-static void monitor_metrics_results(struct promtext *p)
-{
-	const char *name = "mtrprobed_monitor_probe_results_total";
-	struct promtext lab = { 0 };
-	struct monitor *m;
-
-	promtext_family(p, name, "counter", "Probes of the monitor that ended, by result.");
-	TAILQ_FOREACH(m, &M.list, link) {
-		for (int s = 0; s < m->n_streams && m->def.kind == MONDEF_PING; s++) {
-			const struct mstream *st = &m->st[s];
-
-			for (int r = 0; r < MON_RESULTS; r++) {
-				const char *word = r == MON_RESULT_RESOLVE ? "host-resolve-error" :
-						   sched_result_word(r);
-
-				if (r > 2 && st->results[r] == 0)
-					continue;
-				promtext_reset(&lab);
-				promtext_add(&lab, st->labels, strlen(st->labels));
-				promtext_label(&lab, false, "result", word);
-				promtext_u64(p, name, lab.oom ? "" : lab.buf, st->results[r]);
-			}
-		}
-	}
-	promtext_free(&lab);
-}
-
-/* Per-monitor cycle counters. */
-static void monitor_metrics_cycles(struct promtext *p, bool late)
-{
-	const char *name = late ? "mtrprobed_monitor_cycles_late_total" :
-				  "mtrprobed_monitor_cycles_total";
-	struct promtext lab = { 0 };
-	struct monitor *m;
-
-	promtext_family(p, name, "counter",
-			late ? "Cycles of the monitor that started more than 50 ms after their schedule." :
-			       "Cycles of the monitor started.");
-	TAILQ_FOREACH(m, &M.list, link) {
-		promtext_reset(&lab);
-		promtext_label(&lab, true, "monitor", m->def.name);
-		promtext_u64(p, name, lab.oom ? "" : lab.buf, late ? m->cycles_late : m->cycles);
-	}
-	promtext_free(&lab);
-}
-
-/* What a trace family shows. */
-enum trace_field { T_RTT, T_SENT, T_RECEIVED, T_INFO, T_ID, T_CHANGES, T_HOPS, T_CHANGED_AT };
-
-/* The labels of hop i of a trace stream (its responder too for T_INFO), into lab. */
-static const char *monitor_hop_labels(struct promtext *lab, const struct mstream *st, int i,
-				      enum trace_field f)
-{
-	char ttl[4];
-
-	snprintf(ttl, sizeof(ttl), "%d", st->path.first_ttl + i);
 	promtext_reset(lab);
-	promtext_add(lab, st->tlabels, strlen(st->tlabels));
-	promtext_label(lab, false, "ttl", ttl);
-	if (f == T_INFO)
-		promtext_label(lab, false, "responder", st->path.path[i]);
+	promtext_add(lab, labels, strlen(labels));
+	promtext_label(lab, !*labels, name, value);
+	if (name2)
+		promtext_label(lab, false, name2, value2);
 	return lab->oom ? "" : lab->buf;
 }
 
-/* Hop i's sample(s) of family name. */
-static void monitor_hop_sample(struct promtext *p, struct promtext *lab, const char *name,
-			       const struct monitor *m, int i, enum trace_field f)
+/* A ping stream's samples of family f. */
+static void monitor_ping_samples(struct promtext *p, struct promtext *lab, enum mfam f,
+				 const struct monitor *m, const struct mstream *st)
 {
-	const struct mstream *st = &m->st[0];
-	const struct mpath_hop *h = &st->path.hop[i];
+	const char *name = monitor_families[f].name;
 
-	if (f == T_INFO ? i >= st->path.hops || !st->path.path[i][0] : !h->counted)
-		return;
-	if (f == T_RTT)
-		promtext_histogram(p, name, monitor_hop_labels(lab, st, i, f), &h->hist, &m->bounds);
-	else
-		promtext_u64(p, name, monitor_hop_labels(lab, st, i, f),
-			     f == T_SENT ? h->sent : f == T_RECEIVED ? h->received : 1);
+	switch (f) {
+	case MF_RTT:
+		promtext_histogram(p, name, st->labels, &st->hist, &m->bounds);
+		break;
+	case MF_RESULTS:
+		for (int r = 0; r < MON_RESULTS; r++) {
+			const char *word = r == MON_RESULT_RESOLVE ? "host-resolve-error" :
+					   sched_result_word(r);
+
+			/* reply, ttl-expired and no-reply always; the others once seen */
+			if (r <= 2 || st->results[r])
+				promtext_u64(p, name, monitor_more_labels(lab, st->labels, "result",
+									  word, NULL, NULL),
+					     st->results[r]);
+		}
+		break;
+	default:
+		promtext_u64(p, name, st->labels,
+			     f == MF_SENT ? st->sent : f == MF_RECEIVED ? st->received :
+			     f == MF_RESOLVE ? st->results[MON_RESULT_RESOLVE] : (uint64_t)st->up);
+	}
 }
 
-/* One trace family over every trace monitor: per hop (every TTL ever counted) or per path. */
-static void monitor_metrics_trace_family(struct promtext *p, const char *name, const char *type,
-					 const char *help, enum trace_field f)
+/* A trace monitor's samples of family f: per hop (every TTL ever counted) or per path. */
+static void monitor_trace_samples(struct promtext *p, struct promtext *lab, enum mfam f,
+				  const struct monitor *m)
+{
+	const char *name = monitor_families[f].name;
+	const struct mstream *st = &m->st[0];
+	const struct mpath *path = &st->path;
+	char ttl[4];
+
+	if (f >= MF_PATH_ID) {
+		if (f == MF_CHANGED_AT)
+			promtext_double(p, name, st->tlabels, path->changed_at);
+		else
+			promtext_u64(p, name, st->tlabels,
+				     f == MF_PATH_ID ? path->id : f == MF_HOPS ? (uint64_t)path->hops :
+				     path->changes);
+		return;
+	}
+	for (int i = 0; i < path->n; i++) {
+		const struct mpath_hop *h = &path->hop[i];
+		bool info = f == MF_HOP_INFO;
+		const char *labels;
+
+		if (info ? i >= path->hops || !path->path[i][0] : !h->counted)
+			continue;
+		snprintf(ttl, sizeof(ttl), "%d", path->first_ttl + i);
+		labels = monitor_more_labels(lab, st->tlabels, "ttl", ttl, info ? "responder" : NULL,
+					     path->path[i]);
+		if (f == MF_HOP_RTT)
+			promtext_histogram(p, name, labels, &h->hist, &m->bounds);
+		else
+			promtext_u64(p, name, labels,
+				     f == MF_HOP_SENT ? h->sent : f == MF_HOP_RECEIVED ? h->received : 1);
+	}
+}
+
+/* m's samples of family f (none if f is not of m's kind). */
+static void monitor_samples(struct promtext *p, struct promtext *lab, enum mfam f,
+			    const struct monitor *m)
+{
+	if (f == MF_CYCLES || f == MF_LATE) {
+		promtext_u64(p, monitor_families[f].name,
+			     monitor_more_labels(lab, "", "monitor", m->def.name, NULL, NULL),
+			     f == MF_LATE ? m->cycles_late : m->cycles);
+	} else if (f < MF_CYCLES && m->def.kind == MONDEF_PING) {
+		for (int s = 0; s < m->n_streams; s++)
+			monitor_ping_samples(p, lab, f, m, &m->st[s]);
+	} else if (f > MF_LATE && m->def.kind == MONDEF_TRACE) {
+		monitor_trace_samples(p, lab, f, m);
+	}
+}
+
+bool monitor_metrics_part(struct promtext *p, struct monitor_cursor *c, size_t budget)
 {
 	struct promtext lab = { 0 };
 	struct monitor *m;
-
-	promtext_family(p, name, type, help);
-	TAILQ_FOREACH(m, &M.list, link) {
-		const struct mpath *path = &m->st[0].path;
-
-		if (m->def.kind != MONDEF_TRACE)
-			continue;
-		if (f == T_ID || f == T_HOPS || f == T_CHANGES)
-			promtext_u64(p, name, m->st[0].tlabels,
-				     f == T_ID ? path->id : f == T_HOPS ? (uint64_t)path->hops :
-				     path->changes);
-		else if (f == T_CHANGED_AT)
-			promtext_double(p, name, m->st[0].tlabels, path->changed_at);
-		else
-			for (int i = 0; i < path->n; i++)
-				monitor_hop_sample(p, &lab, name, m, i, f);
-	}
-	promtext_free(&lab);
-}
-
-/* The trace monitors' families. */
-static void monitor_metrics_trace(struct promtext *p)
-{
-	monitor_metrics_trace_family(p, "mtrprobed_trace_hop_rtt_seconds", "histogram",
-				     "Round-trip times of the answers from each hop of the path.", T_RTT);
-	monitor_metrics_trace_family(p, "mtrprobed_trace_hop_probes_sent_total", "counter",
-				     "Probes counted for each hop (up to the target).", T_SENT);
-	monitor_metrics_trace_family(p, "mtrprobed_trace_hop_probes_received_total", "counter",
-				     "Probes of each hop that got an answer.", T_RECEIVED);
-	monitor_metrics_trace_family(p, "mtrprobed_trace_hop_info", "gauge",
-				     "The responder of each hop of the current path, value 1.", T_INFO);
-	monitor_metrics_trace_family(p, "mtrprobed_trace_path_id", "gauge",
-				     "Hash of the current path's responders (53 bits).", T_ID);
-	monitor_metrics_trace_family(p, "mtrprobed_trace_path_changes_total", "counter",
-				     "Times the path changed.", T_CHANGES);
-	monitor_metrics_trace_family(p, "mtrprobed_trace_hops", "gauge",
-				     "Hops in the current path.", T_HOPS);
-	monitor_metrics_trace_family(p, "mtrprobed_trace_path_changed_timestamp_seconds", "gauge",
-				     "When the path last changed (Unix time; 0: never).", T_CHANGED_AT);
-}
-
-void monitor_metrics(struct promtext *p)
-{
-	const char *rtt = "mtrprobed_monitor_rtt_seconds";
-	struct monitor *m;
+	bool done = false;
 
 	monitor_module_init();
-	promtext_family(p, rtt, "histogram", "Round-trip times of the monitor's answered probes.");
-	TAILQ_FOREACH(m, &M.list, link)
-		for (int s = 0; s < m->n_streams && m->def.kind == MONDEF_PING; s++)
-			promtext_histogram(p, rtt, m->st[s].labels, &m->st[s].hist, &m->bounds);
-	monitor_metrics_streams(p, "mtrprobed_monitor_probes_sent_total", "counter",
-				"Probes of the monitor that ended, answered or not.", F_SENT);
-	monitor_metrics_streams(p, "mtrprobed_monitor_probes_received_total", "counter",
-				"Probes of the monitor answered by the target.", F_RECEIVED);
-	monitor_metrics_results(p);
-	monitor_metrics_streams(p, "mtrprobed_monitor_resolve_failures_total", "counter",
-				"Probes of the monitor whose target could not be resolved.", F_RESOLVE);
-	monitor_metrics_streams(p, "mtrprobed_monitor_up", "gauge",
-				"1 if the newest cycle with an outcome got a reply, else 0.", F_UP);
-	monitor_metrics_cycles(p, false);
-	monitor_metrics_cycles(p, true);
-	monitor_metrics_trace(p);
+	while (!done && p->len < budget && !p->oom) {
+		if (c->family >= MF__COUNT) {
+			done = true;
+			break;
+		}
+		if (c->after == 0)
+			promtext_family(p, monitor_families[c->family].name,
+					monitor_families[c->family].type,
+					monitor_families[c->family].help);
+		/* Monitors in key order: resume past the last one written. */
+		TAILQ_FOREACH(m, &M.list, link)
+			if (m->key > c->after)
+				break;
+		for (; m && p->len < budget; m = TAILQ_NEXT(m, link)) {
+			monitor_samples(p, &lab, (enum mfam)c->family, m);
+			c->after = m->key;
+		}
+		if (!m) {
+			c->family++;
+			c->after = 0;
+		}
+	}
+	promtext_free(&lab);
+	return done;
 }

@@ -7,7 +7,9 @@
 #ifndef MTRPROBED_MONITOR_H
 #define MTRPROBED_MONITOR_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "mondef.h"
 #include "promtext.h"
@@ -34,7 +36,17 @@ void monitor_shutdown(void);
 void monitor_free_all(void);
 /* Monitors running. */
 size_t monitor_count(void);
-/* Append every monitor metric family to p. */
-void monitor_metrics(struct promtext *p);
+/* Where a scrape written in pieces is.  Zeroed: at the start. */
+struct monitor_cursor {
+	int family;       /* the family being written */
+	uint64_t after;   /* the key of the last monitor written in it, 0: none yet */
+};
+/*
+ * Append the monitor metric families to p from cursor c on, until p holds
+ * budget bytes or everything is written (true).  Monitors stopped between
+ * pieces are left out; monitors started meanwhile appear in the families
+ * not yet written.
+ */
+bool monitor_metrics_part(struct promtext *p, struct monitor_cursor *c, size_t budget);
 
 #endif

@@ -147,12 +147,29 @@ void promtext_format_double(char buf[32], double v)
 		strcpy(buf, v > 0 ? "+Inf" : "-Inf");
 		return;
 	}
-	/* The fewest significant digits that read back exactly. */
-	for (int prec = 1; prec <= 17; prec++) {
-		snprintf(buf, 32, "%.*g", prec, v);
-		if (strtod(buf, NULL) == v)
-			return;
+	/*
+	 * The fewest significant digits that read back exactly, among 15 to 17
+	 * (%g drops trailing zeros: 0.1 is "0.1"); shorter forms first when
+	 * 15 reads back, as the bounds of histograms do.
+	 */
+	snprintf(buf, 32, "%.15g", v);
+	if (strtod(buf, NULL) == v) {
+		for (int prec = 1; prec < 15; prec++) {
+			char shorter[32];
+
+			snprintf(shorter, sizeof(shorter), "%.*g", prec, v);
+			if (strlen(shorter) >= strlen(buf))
+				break;
+			if (strtod(shorter, NULL) == v) {
+				strcpy(buf, shorter);
+				break;
+			}
+		}
+		return;
 	}
+	snprintf(buf, 32, "%.16g", v);
+	if (strtod(buf, NULL) != v)
+		snprintf(buf, 32, "%.17g", v);
 }
 
 void promtext_double(struct promtext *p, const char *name, const char *labels, double v)
@@ -165,20 +182,32 @@ void promtext_double(struct promtext *p, const char *name, const char *labels, d
 	promtext_add(p, "\n", 1);
 }
 
+/* Keep p's le texts for bounds b. */
+static void promtext_le_texts(struct promtext *p, const struct mhist_bounds *b)
+{
+	char num[32];
+
+	if (p->le_bounds.n == b->n &&
+	    memcmp(p->le_bounds.le, b->le, (size_t)b->n * sizeof(b->le[0])) == 0)
+		return;
+	for (int i = 0; i < b->n; i++) {
+		promtext_format_double(num, b->le[i]);
+		snprintf(p->le[i], sizeof(p->le[i]), "le=\"%s\"", num);
+	}
+	p->le_bounds = *b;
+}
+
 void promtext_histogram(struct promtext *p, const char *name, const char *labels,
 			const struct mhist *h, const struct mhist_bounds *b)
 {
-	char le[48], num[32];
+	char num[32];
+	uint64_t cum = 0;
 
+	promtext_le_texts(p, b);
 	for (int i = 0; i <= b->n; i++) {
-		if (i < b->n) {
-			promtext_format_double(num, b->le[i]);
-			snprintf(le, sizeof(le), "le=\"%s\"", num);
-		} else {
-			strcpy(le, "le=\"+Inf\"");
-		}
-		promtext_head(p, name, "_bucket", labels, le);
-		promtext_u64_value(p, mhist_cumulative(h, i));
+		cum += h->bucket[i];
+		promtext_head(p, name, "_bucket", labels, i < b->n ? p->le[i] : "le=\"+Inf\"");
+		promtext_u64_value(p, cum);
 	}
 	promtext_head(p, name, "_sum", labels, "");
 	promtext_format_double(num, h->sum);

@@ -17,6 +17,9 @@ struct promtext {
 	char *buf;
 	size_t len, cap;
 	bool oom;           /* an allocation failed: the text is incomplete */
+	/* The le="..." texts of the bounds of the last histogram written. */
+	struct mhist_bounds le_bounds;
+	char le[MHIST_BOUNDS_MAX][40];
 };
 
 void promtext_free(struct promtext *p);
