@@ -73,7 +73,7 @@ struct mp_config {
 	char *metrics_listen[CONFIG_LISTEN_MAX]; /* metrics_listen: "addr:port" or a socket path each */
 	int n_metrics_listen;
 	struct mhist_bounds metrics_buckets; /* metrics_buckets: RTT histogram bounds, seconds */
-	double metrics_timeout;       /* metrics_timeout: seconds an HTTP exchange may take, 1-3600 */
+	double metrics_timeout;       /* metrics_timeout: seconds the endpoint waits on a client, 1-3600 */
 };
 
 /* Fill cfg with the built-in defaults (allocates the strings). 0 or -ENOMEM. */

@@ -10,6 +10,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,7 +43,11 @@ static struct {
 	const struct httpd_source *src;
 	char *paths[CONFIG_LISTEN_MAX];  /* Unix sockets bound here, to remove at stop */
 	int n_paths;
-} H;
+	struct evconnlistener *levs[CONFIG_LISTEN_MAX]; /* every listener, to pause */
+	int n_levs;
+	struct event *resume_ev;
+	struct log_ratelimit emfile_rl;
+} H = { .emfile_rl = { .interval = 10, .burst = 5 } };
 
 /* Forget sc: the connection is gone, or its close callback already cleared. */
 static void scrape_free(struct scrape *sc)
@@ -124,34 +129,102 @@ static void httpd_other_cb(struct evhttp_request *req, void *arg)
 {
 	struct evbuffer *out = evhttp_request_get_output_buffer(req);
 
-	evbuffer_add_printf(out, "mtrprobed serves only /metrics here\n");
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_HEAD)
+		evbuffer_add_printf(out, "mtrprobed serves only /metrics here\n");
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
 			  "text/plain; charset=utf-8");
 	evhttp_send_reply(req, HTTP_NOTFOUND, "Not Found", NULL);
+}
+
+/* Accept again after running out of descriptors. */
+static void httpd_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	for (int i = 0; i < H.n_levs; i++)
+		evconnlistener_enable(H.levs[i]);
+}
+
+/*
+ * accept() failed.  Out of descriptors, every metrics listener pauses for
+ * a second (evhttp would otherwise try again at once, forever, and spin);
+ * the descriptors kept for workers and lookups are not the endpoint's.
+ */
+static void httpd_accept_error_cb(struct evconnlistener *lev, void *arg)
+{
+	int err = EVUTIL_SOCKET_ERROR();
+	struct timeval one = { 1, 0 };
+
+	if (err != EMFILE && err != ENFILE && err != ENOBUFS && err != ENOMEM)
+		return;
+	if (log_ratelimit_ok(&H.emfile_rl))
+		log_warning("metrics: accept: %s; not accepting for 1 s", strerror(err));
+	for (int i = 0; i < H.n_levs; i++)
+		evconnlistener_disable(H.levs[i]);
+	evtimer_add(H.resume_ev, &one);
+}
+
+/* Pause the listener of bs like the others when descriptors run out. 0 or -1. */
+static int httpd_watch(struct evhttp_bound_socket *bs)
+{
+	struct evconnlistener *lev = bs ? evhttp_bound_socket_get_listener(bs) : NULL;
+
+	if (!lev)
+		return -1;
+	evconnlistener_set_error_cb(lev, httpd_accept_error_cb);
+	H.levs[H.n_levs++] = lev;
+	return 0;
+}
+
+/*
+ * Refuse a path where a server answers (another daemon, or this one's
+ * own socket), and anything but a socket; remove a stale socket.  0 or -1
+ * with err set.
+ */
+static int httpd_check_path(const char *path, const struct sockaddr_un *sun,
+			    char err[CONFIG_ERR_MAX])
+{
+	struct stat st;
+	int fd, r;
+
+	if (lstat(path, &st) < 0)
+		return 0;
+	if (!S_ISSOCK(st.st_mode)) {
+		snprintf(err, CONFIG_ERR_MAX, "metrics_listen: %s exists and is not a socket", path);
+		return -1;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	r = fd >= 0 && connect(fd, (const struct sockaddr *)sun, sizeof(*sun)) == 0;
+	if (fd >= 0)
+		close(fd);
+	if (r) {
+		snprintf(err, CONFIG_ERR_MAX, "metrics_listen: something already serves %s", path);
+		return -1;
+	}
+	unlink(path);
+	return 0;
 }
 
 /* Bind and listen on the Unix socket path.  The fd, or -1 with err set. */
 static int httpd_unix_socket(const char *path, char err[CONFIG_ERR_MAX])
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	struct stat st;
-	int fd;
+	mode_t old_umask;
+	int fd, r;
 
 	str_copy(sun.sun_path, sizeof(sun.sun_path), path);
-	if (lstat(path, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode)) {
-			snprintf(err, CONFIG_ERR_MAX, "metrics_listen: %s exists and is not a socket",
-				 path);
-			return -1;
-		}
-		unlink(path);
-	}
+	if (httpd_check_path(path, &sun, err) < 0)
+		return -1;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
-	    chmod(path, srv.cfg.socket_mode) < 0 || listen(fd, 128) < 0) {
+	if (fd < 0) {
+		snprintf(err, CONFIG_ERR_MAX, "metrics_listen: socket: %s", strerror(errno));
+		return -1;
+	}
+	/* Born with its mode: no chmod by path, which a symlink could redirect. */
+	old_umask = umask(~srv.cfg.socket_mode & 0777);
+	r = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+	umask(old_umask);
+	if (r < 0 || listen(fd, 128) < 0) {
 		snprintf(err, CONFIG_ERR_MAX, "metrics_listen: %s: %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
+		close(fd);
 		return -1;
 	}
 	return fd;
@@ -168,7 +241,7 @@ static int httpd_listen(const char *item, char err[CONFIG_ERR_MAX])
 		return -1;
 	}
 	if (port > 0) {
-		if (!evhttp_bind_socket_with_handle(H.http, addr, (ev_uint16_t)port)) {
+		if (httpd_watch(evhttp_bind_socket_with_handle(H.http, addr, (ev_uint16_t)port)) < 0) {
 			snprintf(err, CONFIG_ERR_MAX, "metrics_listen: cannot listen on %s: %s", item,
 				 strerror(errno));
 			return -1;
@@ -179,7 +252,7 @@ static int httpd_listen(const char *item, char err[CONFIG_ERR_MAX])
 	if (fd < 0)
 		return -1;
 	H.paths[H.n_paths] = strdup(addr);
-	if (!H.paths[H.n_paths] || !evhttp_accept_socket_with_handle(H.http, fd)) {
+	if (!H.paths[H.n_paths] || httpd_watch(evhttp_accept_socket_with_handle(H.http, fd)) < 0) {
 		snprintf(err, CONFIG_ERR_MAX, "metrics_listen: %s: out of memory", addr);
 		free(H.paths[H.n_paths]);
 		H.paths[H.n_paths] = NULL;
@@ -199,7 +272,9 @@ int httpd_start(const struct httpd_source *src, char err[CONFIG_ERR_MAX])
 		return 0;
 	H.src = src;
 	H.http = evhttp_new(srv.base);
-	if (!H.http) {
+	H.resume_ev = evtimer_new(srv.base, httpd_resume_cb, NULL);
+	if (!H.http || !H.resume_ev) {
+		httpd_stop();
 		snprintf(err, CONFIG_ERR_MAX, "metrics: out of memory");
 		return -1;
 	}
@@ -225,6 +300,10 @@ void httpd_stop(void)
 	if (H.http)
 		evhttp_free(H.http);
 	H.http = NULL;
+	if (H.resume_ev)
+		event_free(H.resume_ev);
+	H.resume_ev = NULL;
+	H.n_levs = 0;
 	for (int i = 0; i < H.n_paths; i++) {
 		unlink(H.paths[i]);
 		free(H.paths[i]);

@@ -232,6 +232,14 @@ static int config_build(struct mp_config *cfg, char err[CONFIG_ERR_MAX])
 		free(cfg->socket_path);
 		cfg->socket_path = s;
 	}
+	for (int i = 0; i < cfg->n_metrics_listen; i++) {
+		if (strcmp(cfg->metrics_listen[i], cfg->socket_path) == 0) {
+			snprintf(err, CONFIG_ERR_MAX, "metrics_listen: %s is the daemon's own socket",
+				 cfg->metrics_listen[i]);
+			config_free(cfg);
+			return -EINVAL;
+		}
+	}
 	if (!cfg->monitors_dir && config_default_monitors_dir(cfg) < 0) {
 		config_free(cfg);
 		snprintf(err, CONFIG_ERR_MAX, "out of memory");

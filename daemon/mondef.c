@@ -176,6 +176,7 @@ bool mondef_label_name_free(const char *s)
 {
 	static const char *const reserved[] = {
 		"monitor", "target", "address", "ip_version", "protocol", "ttl", "le", "kind",
+		"result", "responder", "version", "quantile",
 	};
 
 	if (!mondef_label_name_ok(s) || strlen(s) > MONDEF_LABEL_NAME_MAX)

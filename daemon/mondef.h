@@ -111,7 +111,7 @@ bool mondef_label_name_ok(const char *s);
 /*
  * Whether s may be a label name of a monitor: valid and not one the
  * daemon sets itself (monitor, target, address, ip_version, protocol,
- * ttl, le, kind).
+ * ttl, le, kind, result, responder, version, quantile).
  */
 bool mondef_label_name_free(const char *s);
 

@@ -340,8 +340,18 @@ static void monitor_record(struct monitor *m, struct mstream *s, uint64_t seq, i
 		} else if (strcmp(o->res->result, "no-reply") == 0) {
 			state = MSAMPLE_LOST;
 		}
+	} else if (o->err == MP_ERR_HOST_RESOLVE) {
+		r = MON_RESULT_RESOLVE;
 	} else {
-		r = o->err == MP_ERR_HOST_RESOLVE ? MON_RESULT_RESOLVE : SCHED_N_RESULTS - 1;
+		/*
+		 * The daemon's own failure (overloaded, a worker's, shutting
+		 * down): not the target's doing, so neither a probe sent nor a
+		 * loss; counted under "other" only.
+		 */
+		if (o->err != MP_ERR_SHUTTING_DOWN)
+			s->results[SCHED_N_RESULTS - 1]++;
+		mring_set(&s->ring, seq, i, MSAMPLE_NONE, 0);
+		return;
 	}
 	s->results[r]++;
 	s->sent++;

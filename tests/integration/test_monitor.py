@@ -11,6 +11,7 @@ import re
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import time
 
@@ -129,6 +130,29 @@ def test_check_counts_monitors():
         (rc, out, err)
 
 
+def test_check_example_file():
+    """The shipped example monitors file is valid as it is."""
+    d = H.tmpdir("monexample")
+    cfg = daemon_config(d)
+    os.mkdir(os.path.join(d, "monitors.d"))
+    root = os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))))
+    shutil.copy(os.path.join(root, "config", "monitors.d.example.conf"),
+                os.path.join(d, "monitors.d", "local.conf"))
+    rc, out, err = H.run_daemon(["-n", "-c", cfg])
+    assert (rc, out) == (0, "configuration OK: 3 monitors in %s/monitors.d\n"
+                         % d), (rc, out, err)
+
+
+def test_check_refuses_metrics_on_the_daemon_socket():
+    d = H.tmpdir("monsock")
+    sock = os.path.join(d, "s.sock")
+    cfg = daemon_config(d, "metrics_listen = %s\n" % sock)
+    rc, out, err = H.run_daemon(["-n", "-c", cfg, "-s", sock])
+    assert rc == 1 and ("metrics_listen: %s is the daemon's own socket"
+                        % sock) in err, (rc, out, err)
+
+
 def test_check_refuses_bad_definitions():
     d = H.tmpdir("monbad")
     cfg = daemon_config(d)
@@ -148,6 +172,12 @@ def test_check_refuses_bad_definitions():
          "[tr]: a trace monitor's timeout must be less than its period"),
         ("[all]\ntarget = localhost\naddresses = all\n",
          "[all]: addresses = all is not supported by this version"),
+        # labels the daemon's own series carry: a duplicate would make
+        # Prometheus refuse the whole scrape
+        ("[lo]\ntarget = 127.0.0.1\nlabel.result = x\n",
+         "a.conf:3: label.result: reserved label name"),
+        ("[lo]\ntarget = 127.0.0.1\nlabel.responder = x\n",
+         "a.conf:3: label.responder: reserved label name"),
     ]
     for text, want in cases:
         write(os.path.join(mdir, "a.conf"), text)
@@ -269,6 +299,23 @@ def test_metrics_over_unix_socket_and_http_limits():
         status, _, body = http_get(
             http.client.HTTPConnection("127.0.0.1", d.port), "/")
         assert (status, body) == (404, "mtrprobed serves only /metrics here\n")
+        # HEAD: the headers, no body (a body would desynchronise keep-alive)
+        for path, want in (("/metrics", 200), ("/", 404)):
+            s = socket.create_connection(("127.0.0.1", d.port), timeout=10)
+            s.sendall(b"HEAD " + path.encode() + b" HTTP/1.1\r\nHost: x\r\n\r\n"
+                      b"GET /nothing HTTP/1.1\r\nHost: x\r\n"
+                      b"Connection: close\r\n\r\n")
+            reply = b""
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                reply += chunk
+            s.close()
+            # the HEAD answer, then at once the answer to the GET
+            head, rest = reply.split(b"\r\n\r\n", 1)
+            assert head.startswith(b"HTTP/1.1 %d " % want), head
+            assert rest.startswith(b"HTTP/1.1 404 "), rest[:80]
         status, _, _ = http_get(
             http.client.HTTPConnection("127.0.0.1", d.port), "/metrics",
             method="POST")
@@ -285,6 +332,28 @@ def test_metrics_over_unix_socket_and_http_limits():
         assert "mtrprobed_monitors 3\n" in scrape(d.port)
     # the socket file goes with the daemon
     assert not os.path.exists(d.metrics_sock)
+
+
+def test_metrics_socket_of_a_live_server_is_left_alone():
+    other = H.tmpdir("monlive")
+    path = os.path.join(other, "m.sock")
+    live = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    live.bind(path)
+    live.listen(1)
+    d = fake_daemon("monlivesock", MONITORS)
+    d.config["metrics_listen"] = path
+    d.expect_exit = 1
+    try:
+        d.start()
+        raise AssertionError("daemon served over a live socket")
+    except H.DaemonExited:
+        pass
+    finally:
+        d.stop()
+    assert ("metrics_listen: something already serves %s" % path) \
+        in d.stderr(), d.stderr()
+    assert stat.S_ISSOCK(os.lstat(path).st_mode)
+    live.close()
 
 
 def test_metrics_port_taken_is_fatal():

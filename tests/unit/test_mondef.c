@@ -538,6 +538,7 @@ START_TEST(test_label_errors)
 {
 	static const char *const reserved[] = {
 		"monitor", "target", "address", "ip_version", "protocol", "ttl", "le", "kind",
+		"result", "responder", "version", "quantile",
 	};
 	static const struct {
 		const char *line, *err;
@@ -610,6 +611,7 @@ START_TEST(test_label_names)
 					   "a:b" };
 	static const char *const reserved[] = {
 		"monitor", "target", "address", "ip_version", "protocol", "ttl", "le", "kind",
+		"result", "responder", "version", "quantile",
 	};
 	char name[70];
 
