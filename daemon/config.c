@@ -91,6 +91,9 @@ static const struct config_key config_keys[] = {
 	KEY("metrics_listen", CONFIG_LISTEN, metrics_listen, 0, 0),
 	KEY("metrics_buckets", CONFIG_BUCKETS, metrics_buckets, 0, 0),
 	KEY("metrics_timeout", CONFIG_NUMBER, metrics_timeout, 1, 3600),
+	KEY("state_dir", CONFIG_PATH, state_dir, 0, 0),
+	KEY("uid_max_monitors", CONFIG_INT, uid_max_monitors, 0, 100000),
+	KEY("uid_monitor_max_pps", CONFIG_INT, uid_monitor_max_pps, 0, 10000000),
 };
 
 static const char *const config_log_levels[] = {
@@ -576,6 +579,13 @@ int config_init(struct mp_config *cfg)
 	cfg->log_level = LOG_LEVEL_INFO;
 	cfg->monitor_history = 60;
 	cfg->metrics_timeout = 10;
+	cfg->uid_max_monitors = 100;
+	cfg->uid_monitor_max_pps = 100;
+	cfg->state_dir = strdup("/var/lib/mtrprobed");
+	if (!cfg->state_dir) {
+		config_free(cfg);
+		return -ENOMEM;
+	}
 	mhist_bounds_doubling(&cfg->metrics_buckets, 0.00005, 16);
 	return 0;
 }
@@ -589,6 +599,7 @@ void config_free(struct mp_config *cfg)
 	free(cfg->mtr_packet);
 	free(cfg->hosts_file);
 	free(cfg->monitors_dir);
+	free(cfg->state_dir);
 	config_free_servers(cfg->dns_servers, CONFIG_DNS_SERVERS_MAX);
 	config_free_servers(cfg->metrics_listen, CONFIG_LISTEN_MAX);
 	config_free_names(&cfg->allow_users);

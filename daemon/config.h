@@ -73,6 +73,9 @@ struct mp_config {
 	char *metrics_listen[CONFIG_LISTEN_MAX]; /* metrics_listen: "addr:port" or a socket path each */
 	int n_metrics_listen;
 	struct mhist_bounds metrics_buckets; /* metrics_buckets: RTT histogram bounds, seconds */
+	char *state_dir;              /* state_dir: where monitors added over the socket are kept, NULL = nowhere */
+	int uid_max_monitors;         /* uid_max_monitors: monitors one uid may add, 0 = no limit */
+	int uid_monitor_max_pps;      /* uid_monitor_max_pps: probes/s one uid's monitors may schedule, 0 = no limit */
 	double metrics_timeout;       /* metrics_timeout: seconds the endpoint waits on a client, 1-3600 */
 };
 

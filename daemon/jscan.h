@@ -26,7 +26,8 @@ enum jv_type {
 	JV_INT,    /* i */
 	JV_REAL,   /* d */
 	JV_STRING, /* s, len: not NUL-terminated when scanned */
-	JV_OTHER   /* an array or an object (from the general parser only) */
+	JV_OBJECT, /* obj: a json_t object (from the general parser only) */
+	JV_OTHER   /* an array (from the general parser only) */
 };
 
 /* One value. */
@@ -36,6 +37,7 @@ struct jv {
 	size_t len;
 	long long i;
 	double d;
+	void *obj;  /* JV_OBJECT: the json_t, alive while the request is decoded */
 };
 
 /* One member of an object: its key (not NUL-terminated) and value. */

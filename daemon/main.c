@@ -27,6 +27,7 @@
 #include "metrics.h"
 #include "mondef.h"
 #include "monitor.h"
+#include "mstore.h"
 #include "pool.h"
 #include "request.h"
 #include "route.h"
@@ -202,6 +203,27 @@ static int monitors_load(const struct mp_config *cfg, struct mondef_set *ret,
 	return 0;
 }
 
+/* The monitors of one user's state file: started again. */
+static void state_monitors_cb(void *arg, long uid, struct mondef_set *set)
+{
+	char err[MONDEF_ERR_MAX], msg[MP_ERRMSG_MAX];
+
+	for (size_t i = 0; i < set->n; i++) {
+		const struct mondef *d = &set->items[i];
+
+		if (monitor_supported(d, err) < 0)
+			log_error("state: monitor %s of uid %ld not started: %s", d->name, uid, err);
+		else if (monitor_add(d, uid, msg) != MP_OK)
+			log_error("state: monitor %s of uid %ld not started: %s", d->name, uid, msg);
+	}
+}
+
+/* A state file that cannot be read. */
+static void state_bad_cb(void *arg, const char *err)
+{
+	log_error("state: %s; its monitors are not started", err);
+}
+
 /* Build a configuration from the config file and the command line. */
 static int config_build(struct mp_config *cfg, char err[CONFIG_ERR_MAX])
 {
@@ -304,7 +326,8 @@ static void sighup_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	struct mondef_set defs = { 0 };
 
-	if (monitors_load(&cfg, &defs, err) < 0) {
+	if (monitors_load(&cfg, &defs, err) < 0 || monitor_conflict(&defs, err) < 0) {
+		mondef_set_free(&defs);
 		log_error("reload refused, keeping the running configuration: %s", err);
 		config_free(&cfg);
 		systemd_ready();
@@ -484,6 +507,8 @@ static int serve(int inherited)
 	if (monitor_apply(&M.monitors) < 0)
 		log_error("out of memory starting monitors");
 	mondef_set_free(&M.monitors); /* the monitors keep their own copies */
+	if (srv.cfg.state_dir)
+		mstore_load(srv.cfg.state_dir, state_monitors_cb, state_bad_cb, NULL);
 	M.serving = true;
 	systemd_ready();
 	pool_get_stats(&ps);

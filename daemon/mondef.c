@@ -729,6 +729,25 @@ static void mondef_add(struct mondef_out *o, const char *fmt, ...)
 }
 
 /* Write d as a "[NAME]" section with every key, one per line. */
+enum mondef_key_type mondef_key_type(const char *key)
+{
+	for (size_t i = 0; i < MONDEF_N_KEYS; i++) {
+		if (strcmp(mondef_keys[i].name, key) != 0)
+			continue;
+		switch (mondef_keys[i].type) {
+		case MONDEF_T_TARGET:
+			return MONDEF_KEY_STRING;
+		case MONDEF_T_ENUM:
+			return MONDEF_KEY_WORD;
+		case MONDEF_T_INT:
+			return MONDEF_KEY_INT;
+		case MONDEF_T_NUMBER:
+			return MONDEF_KEY_NUMBER;
+		}
+	}
+	return MONDEF_KEY_UNKNOWN;
+}
+
 int mondef_format(const struct mondef *d, char *buf, size_t size)
 {
 	struct mondef_out o = { .buf = buf, .size = size, .len = 0 };

@@ -106,6 +106,17 @@ int mondef_load_dir(struct mondef_set *set, const char *dir, char err[MONDEF_ERR
  */
 int mondef_format(const struct mondef *d, char *buf, size_t size);
 
+/* The kinds of value of the definition keys. */
+enum mondef_key_type {
+	MONDEF_KEY_UNKNOWN = -1,
+	MONDEF_KEY_STRING,   /* target */
+	MONDEF_KEY_WORD,     /* one of a few names: kind, ip_version, addresses, protocol */
+	MONDEF_KEY_INT,      /* port, count, first_ttl, max_ttl, size, tos, ttl */
+	MONDEF_KEY_NUMBER,   /* interval, period, timeout, loss_threshold */
+};
+/* The kind of value of key (not label.NAME), or MONDEF_KEY_UNKNOWN. */
+enum mondef_key_type mondef_key_type(const char *key);
+
 /* Whether s is a valid Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*, not "__" first). */
 bool mondef_label_name_ok(const char *s);
 /*

@@ -24,6 +24,7 @@
 
 #include "log.h"
 #include "monitor.h"
+#include "monitor_impl.h"
 #include "mpath.h"
 #include "mplan.h"
 #include "mstats.h"
@@ -33,68 +34,11 @@
 
 /* Owner keys of monitors start here, far above any connection's. */
 #define MONITOR_KEY_BASE (UINT64_C(1) << 62)
-/* Result counters: the scheduler's words, then a failed resolution. */
-#define MON_RESULT_RESOLVE SCHED_N_RESULTS
-#define MON_RESULTS (SCHED_N_RESULTS + 1)
 /* The tag of a probe: cycle << 16 | stream << 8 | probe index. */
 #define TAG(seq, s, i) ((seq) << 16 | (uint64_t)(s) << 8 | (uint64_t)(i))
 
-/*
- * What a running monitor keeps of its definition: every field but the
- * labels, which live in its label sets (user_labels), and a hash of the
- * whole definition to tell a changed one at reload.  A struct mondef is
- * mostly room for labels; 10000 monitors keep 35 MB less this way.
- */
-struct mcore {
-	char name[MONDEF_NAME_MAX + 1];
-	char target[MP_HOST_MAX + 1];
-	enum mondef_kind kind;
-	enum mondef_family family;
-	enum mp_protocol protocol;
-	int port, count, first_ttl, max_ttl, size, tos, ttl;
-	double interval, period, timeout;
-	uint64_t hash;              /* of mondef_format() of the definition */
-	char *user_labels;          /* ',name="value"' for each label, or "" */
-};
-
-/* One family's history and counters. */
-struct mstream {
-	int ip_version;              /* asked for: 0 (any), 4 or 6 */
-	char address[MP_ADDR_MAX];   /* the address probed last, "" before any */
-	int got_version;             /* its family, 0 before any */
-	char *labels;                /* the series' label set, for address */
-	struct mring ring;
-	struct mhist hist;
-	uint64_t sent, received;
-	uint64_t results[MON_RESULTS];
-	uint64_t up_seq;             /* newest cycle with an outcome */
-	bool up;                     /* it got a reply */
-	/* Trace monitors. */
-	struct mpath path;
-	int cycle_outstanding;       /* probes of the current cycle still out */
-	char *tlabels;               /* monitor and the monitor's own labels */
-};
-
-struct monitor {
-	struct mcore def;
-	struct mhist_bounds bounds;  /* its histograms' buckets (metrics_buckets when it started) */
-	uint64_t key;                /* its scheduler owner */
-	struct event timer;
-	double due;                  /* schedule of the current (or next) cycle */
-	uint64_t seq;                /* current cycle, 0 before the first */
-	int next_probe;              /* index of the next probe of the cycle */
-	uint64_t cycles, cycles_late;
-	int n_streams;
-	struct mstream st[2];
-	int outstanding;             /* probes submitted whose outcome is to come */
-	bool detached;               /* removed: freed when outstanding reaches 0 */
-	TAILQ_ENTRY(monitor) link;
-};
-
-TAILQ_HEAD(monitor_list, monitor);
-
 static struct {
-	struct monitor_list list;     /* running, in definition order */
+	struct monitor_list list;     /* running, in the order they started (keys ascending) */
 	struct monitor_list detached; /* removed, waiting for outcomes */
 	size_t n;
 	uint64_t next_key;
@@ -103,6 +47,7 @@ static struct {
 } M;
 
 static void monitor_timer_cb(evutil_socket_t fd, short what, void *arg);
+static int monitor_start(const struct mondef *d, long owner, double now);
 
 static void monitor_module_init(void)
 {
@@ -134,13 +79,23 @@ int monitor_supported(const struct mondef *d, char err[MONDEF_ERR_MAX])
 	return 0;
 }
 
-/* The hash of definition d (0 if it cannot be written, which never matches). */
-static uint64_t mcore_hash(const struct mondef *d)
+/* The text of definition d (malloc'd), or NULL. */
+static char *mcore_text(const struct mondef *d)
 {
 	/* every key, 16 labels of 64 + 128 bytes: well under 8 KiB */
 	char text[8192];
 
-	return mondef_format(d, text, sizeof(text)) < 0 ? 0 : mplan_hash(text);
+	return mondef_format(d, text, sizeof(text)) < 0 ? NULL : strdup(text);
+}
+
+/* The hash of definition d (0 if it cannot be written, which never matches). */
+static uint64_t mcore_hash(const struct mondef *d)
+{
+	char *text = mcore_text(d);
+	uint64_t h = text ? mplan_hash(text) : 0;
+
+	free(text);
+	return h;
 }
 
 /* Keep what a running monitor needs of d in c.  0 or -ENOMEM. */
@@ -153,7 +108,8 @@ static int mcore_set(struct mcore *c, const struct mondef *d)
 	if (p.oom)
 		return -ENOMEM;
 	c->user_labels = p.buf ? p.buf : strdup("");
-	if (!c->user_labels)
+	c->text = mcore_text(d);
+	if (!c->user_labels || !c->text)
 		return -ENOMEM;
 	str_copy(c->name, sizeof(c->name), d->name);
 	str_copy(c->target, sizeof(c->target), d->target);
@@ -170,7 +126,8 @@ static int mcore_set(struct mcore *c, const struct mondef *d)
 	c->interval = d->interval;
 	c->period = d->period;
 	c->timeout = d->timeout;
-	c->hash = mcore_hash(d);
+	c->hash = mplan_hash(c->text);
+	c->owner = MONITOR_OWNER_FILES;
 	return 0;
 }
 
@@ -221,6 +178,7 @@ static void monitor_free(struct monitor *m)
 		free(m->st[i].tlabels);
 	}
 	free(m->def.user_labels);
+	free(m->def.text);
 	free(m);
 }
 
@@ -232,6 +190,8 @@ static struct monitor *monitor_new(const struct mondef *d)
 	if (!m)
 		return NULL;
 	if (mcore_set(&m->def, d) < 0) {
+		free(m->def.user_labels);
+		free(m->def.text);
 		free(m);
 		return NULL;
 	}
@@ -557,7 +517,8 @@ int monitor_apply(const struct mondef_set *defs)
 	qsort(names, defs->n, sizeof(*names), monitor_cmp_name);
 	for (m = TAILQ_FIRST(&M.list); m; m = next) {
 		next = TAILQ_NEXT(m, link);
-		if (!monitor_unchanged(m, monitor_lookup(names, defs->n, m->def.name)))
+		if (m->def.owner == MONITOR_OWNER_FILES &&
+		    !monitor_unchanged(m, monitor_lookup(names, defs->n, m->def.name)))
 			monitor_stop(m);
 	}
 	TAILQ_FOREACH(m, &M.list, link)
@@ -567,17 +528,9 @@ int monitor_apply(const struct mondef_set *defs)
 		const struct mondef *d = &defs->items[i];
 
 		if (monitor_lookup(names, n, d->name))
-			continue;
-		m = monitor_new(d);
-		if (!m) {
+			continue; /* running unchanged (or, refused before, added over the socket) */
+		if (monitor_start(d, MONITOR_OWNER_FILES, now) < 0)
 			r = -ENOMEM;
-			continue;
-		}
-		m->due = mplan_first(M.epoch, now, d->name, d->period);
-		TAILQ_INSERT_TAIL(&M.list, m, link);
-		M.n++;
-		if (!M.stopping)
-			monitor_arm(m, m->due);
 	}
 	free(names);
 	return r;
@@ -614,170 +567,150 @@ size_t monitor_count(void)
 	return M.n;
 }
 
-/* The monitor metric families, in the order they are written. */
-enum mfam {
-	MF_RTT, MF_SENT, MF_RECEIVED, MF_RESULTS, MF_RESOLVE, MF_UP, MF_CYCLES, MF_LATE,
-	MF_HOP_RTT, MF_HOP_SENT, MF_HOP_RECEIVED, MF_HOP_INFO, MF_PATH_ID, MF_PATH_CHANGES,
-	MF_HOPS, MF_CHANGED_AT, MF__COUNT
-};
-
-static const struct {
-	const char *name, *type, *help;
-} monitor_families[MF__COUNT] = {
-	[MF_RTT] = { "mtrprobed_monitor_rtt_seconds", "histogram",
-		     "Round-trip times of the monitor's answered probes." },
-	[MF_SENT] = { "mtrprobed_monitor_probes_sent_total", "counter",
-		      "Probes of the monitor that ended, answered or not." },
-	[MF_RECEIVED] = { "mtrprobed_monitor_probes_received_total", "counter",
-			  "Probes of the monitor answered by the target." },
-	[MF_RESULTS] = { "mtrprobed_monitor_probe_results_total", "counter",
-			 "Probes of the monitor that ended, by result." },
-	[MF_RESOLVE] = { "mtrprobed_monitor_resolve_failures_total", "counter",
-			 "Probes of the monitor whose target could not be resolved." },
-	[MF_UP] = { "mtrprobed_monitor_up", "gauge",
-		    "1 if the newest cycle with an outcome got a reply, else 0." },
-	[MF_CYCLES] = { "mtrprobed_monitor_cycles_total", "counter", "Cycles of the monitor started." },
-	[MF_LATE] = { "mtrprobed_monitor_cycles_late_total", "counter",
-		      "Cycles of the monitor that started more than 50 ms after their schedule." },
-	[MF_HOP_RTT] = { "mtrprobed_trace_hop_rtt_seconds", "histogram",
-			 "Round-trip times of the answers from each hop of the path." },
-	[MF_HOP_SENT] = { "mtrprobed_trace_hop_probes_sent_total", "counter",
-			  "Probes counted for each hop (up to the target)." },
-	[MF_HOP_RECEIVED] = { "mtrprobed_trace_hop_probes_received_total", "counter",
-			      "Probes of each hop that got an answer." },
-	[MF_HOP_INFO] = { "mtrprobed_trace_hop_info", "gauge",
-			  "The responder of each hop of the current path, value 1." },
-	[MF_PATH_ID] = { "mtrprobed_trace_path_id", "gauge",
-			 "Hash of the current path's responders (53 bits)." },
-	[MF_PATH_CHANGES] = { "mtrprobed_trace_path_changes_total", "counter",
-			      "Times the path changed." },
-	[MF_HOPS] = { "mtrprobed_trace_hops", "gauge", "Hops in the current path." },
-	[MF_CHANGED_AT] = { "mtrprobed_trace_path_changed_timestamp_seconds", "gauge",
-			    "When the path last changed (Unix time; 0: never)." },
-};
-
-/* labels plus one more label (and a second when name2 is set), in lab. */
-static const char *monitor_more_labels(struct promtext *lab, const char *labels, const char *name,
-				       const char *value, const char *name2, const char *value2)
+/* The running monitor named name, or NULL (a scan: for single operations). */
+static struct monitor *monitor_find(const char *name)
 {
-	promtext_reset(lab);
-	promtext_add(lab, labels, strlen(labels));
-	promtext_label(lab, !*labels, name, value);
-	if (name2)
-		promtext_label(lab, false, name2, value2);
-	return lab->oom ? "" : lab->buf;
-}
-
-/* A ping stream's samples of family f. */
-static void monitor_ping_samples(struct promtext *p, struct promtext *lab, enum mfam f,
-				 const struct monitor *m, const struct mstream *st)
-{
-	const char *name = monitor_families[f].name;
-
-	switch (f) {
-	case MF_RTT:
-		promtext_histogram(p, name, st->labels, &st->hist, &m->bounds);
-		break;
-	case MF_RESULTS:
-		for (int r = 0; r < MON_RESULTS; r++) {
-			const char *word = r == MON_RESULT_RESOLVE ? "host-resolve-error" :
-					   sched_result_word(r);
-
-			/* reply, ttl-expired and no-reply always; the others once seen */
-			if (r <= 2 || st->results[r])
-				promtext_u64(p, name, monitor_more_labels(lab, st->labels, "result",
-									  word, NULL, NULL),
-					     st->results[r]);
-		}
-		break;
-	default:
-		promtext_u64(p, name, st->labels,
-			     f == MF_SENT ? st->sent : f == MF_RECEIVED ? st->received :
-			     f == MF_RESOLVE ? st->results[MON_RESULT_RESOLVE] : (uint64_t)st->up);
-	}
-}
-
-/* A trace monitor's samples of family f: per hop (every TTL ever counted) or per path. */
-static void monitor_trace_samples(struct promtext *p, struct promtext *lab, enum mfam f,
-				  const struct monitor *m)
-{
-	const char *name = monitor_families[f].name;
-	const struct mstream *st = &m->st[0];
-	const struct mpath *path = &st->path;
-	char ttl[4];
-
-	if (f >= MF_PATH_ID) {
-		if (f == MF_CHANGED_AT)
-			promtext_double(p, name, st->tlabels, path->changed_at);
-		else
-			promtext_u64(p, name, st->tlabels,
-				     f == MF_PATH_ID ? path->id : f == MF_HOPS ? (uint64_t)path->hops :
-				     path->changes);
-		return;
-	}
-	for (int i = 0; i < path->n; i++) {
-		const struct mpath_hop *h = &path->hop[i];
-		bool info = f == MF_HOP_INFO;
-		const char *labels;
-
-		if (info ? i >= path->hops || !path->path[i][0] : !h->counted)
-			continue;
-		snprintf(ttl, sizeof(ttl), "%d", path->first_ttl + i);
-		labels = monitor_more_labels(lab, st->tlabels, "ttl", ttl, info ? "responder" : NULL,
-					     path->path[i]);
-		if (f == MF_HOP_RTT)
-			promtext_histogram(p, name, labels, &h->hist, &m->bounds);
-		else
-			promtext_u64(p, name, labels,
-				     f == MF_HOP_SENT ? h->sent : f == MF_HOP_RECEIVED ? h->received : 1);
-	}
-}
-
-/* m's samples of family f (none if f is not of m's kind). */
-static void monitor_samples(struct promtext *p, struct promtext *lab, enum mfam f,
-			    const struct monitor *m)
-{
-	if (f == MF_CYCLES || f == MF_LATE) {
-		promtext_u64(p, monitor_families[f].name,
-			     monitor_more_labels(lab, "", "monitor", m->def.name, NULL, NULL),
-			     f == MF_LATE ? m->cycles_late : m->cycles);
-	} else if (f < MF_CYCLES && m->def.kind == MONDEF_PING) {
-		for (int s = 0; s < m->n_streams; s++)
-			monitor_ping_samples(p, lab, f, m, &m->st[s]);
-	} else if (f > MF_LATE && m->def.kind == MONDEF_TRACE) {
-		monitor_trace_samples(p, lab, f, m);
-	}
-}
-
-bool monitor_metrics_part(struct promtext *p, struct monitor_cursor *c, size_t budget)
-{
-	struct promtext lab = { 0 };
 	struct monitor *m;
-	bool done = false;
+
+	TAILQ_FOREACH(m, &M.list, link)
+		if (strcmp(m->def.name, name) == 0)
+			return m;
+	return NULL;
+}
+
+/* Start a monitor for d (owner's) and schedule it.  0 or -ENOMEM. */
+static int monitor_start(const struct mondef *d, long owner, double now)
+{
+	struct monitor *m = monitor_new(d);
+
+	if (!m)
+		return -ENOMEM;
+	m->def.owner = owner;
+	m->due = mplan_first(M.epoch, now, d->name, d->period);
+	TAILQ_INSERT_TAIL(&M.list, m, link);
+	M.n++;
+	if (!M.stopping)
+		monitor_arm(m, m->due);
+	return 0;
+}
+
+double monitor_pps(const struct mondef *d)
+{
+	double per_cycle = d->kind == MONDEF_TRACE ? d->max_ttl - d->first_ttl + 1 :
+			   d->count * (d->family == MONDEF_FAMILY_BOTH ? 2 : 1);
+
+	return per_cycle / d->period;
+}
+
+/* Probes per second of a running monitor, as monitor_pps() counts them. */
+static double monitor_running_pps(const struct monitor *m)
+{
+	const struct mcore *c = &m->def;
+	double per_cycle = c->kind == MONDEF_TRACE ? c->max_ttl - c->first_ttl + 1 :
+			   c->count * m->n_streams;
+
+	return per_cycle / c->period;
+}
+
+int monitor_conflict(const struct mondef_set *defs, char err[MONDEF_ERR_MAX])
+{
+	struct monitor *m;
 
 	monitor_module_init();
-	while (!done && p->len < budget && !p->oom) {
-		if (c->family >= MF__COUNT) {
-			done = true;
-			break;
-		}
-		if (c->after == 0)
-			promtext_family(p, monitor_families[c->family].name,
-					monitor_families[c->family].type,
-					monitor_families[c->family].help);
-		/* Monitors in key order: resume past the last one written. */
-		TAILQ_FOREACH(m, &M.list, link)
-			if (m->key > c->after)
-				break;
-		for (; m && p->len < budget; m = TAILQ_NEXT(m, link)) {
-			monitor_samples(p, &lab, (enum mfam)c->family, m);
-			c->after = m->key;
-		}
-		if (!m) {
-			c->family++;
-			c->after = 0;
-		}
+	TAILQ_FOREACH(m, &M.list, link) {
+		if (m->def.owner == MONITOR_OWNER_FILES || !mondef_set_find(defs, m->def.name))
+			continue;
+		snprintf(err, MONDEF_ERR_MAX,
+			 "monitor '%s' is already defined over the socket by uid %ld", m->def.name,
+			 m->def.owner);
+		return -EEXIST;
 	}
-	promtext_free(&lab);
-	return done;
+	return 0;
+}
+
+enum mp_error monitor_add(const struct mondef *d, long owner, char err[MP_ERRMSG_MAX])
+{
+	double pps = monitor_pps(d);
+	struct monitor *m;
+	int n = 0;
+
+	monitor_module_init();
+	if (monitor_find(d->name)) {
+		snprintf(err, MP_ERRMSG_MAX, "monitor.name: a monitor '%s' exists", d->name);
+		return MP_ERR_INVALID_ARGUMENT;
+	}
+	TAILQ_FOREACH(m, &M.list, link) {
+		if (m->def.owner != owner)
+			continue;
+		n++;
+		pps += monitor_running_pps(m);
+	}
+	if (owner != 0 && srv.cfg.uid_max_monitors > 0 && n >= srv.cfg.uid_max_monitors) {
+		snprintf(err, MP_ERRMSG_MAX, "monitor: uid_max_monitors (%d) reached",
+			 srv.cfg.uid_max_monitors);
+		return MP_ERR_OVERLOADED;
+	}
+	if (owner != 0 && srv.cfg.uid_monitor_max_pps > 0 && pps > srv.cfg.uid_monitor_max_pps) {
+		snprintf(err, MP_ERRMSG_MAX,
+			 "monitor: this user's monitors would schedule %.6g probes/s, over "
+			 "uid_monitor_max_pps (%d)", pps, srv.cfg.uid_monitor_max_pps);
+		return MP_ERR_OVERLOADED;
+	}
+	if (monitor_start(d, owner, mono_now()) < 0) {
+		snprintf(err, MP_ERRMSG_MAX, "monitor: out of memory");
+		return MP_ERR_PROCESS;
+	}
+	return MP_OK;
+}
+
+enum mp_error monitor_remove(const char *name, long uid, long *ret_owner,
+			     char err[MP_ERRMSG_MAX])
+{
+	struct monitor *m;
+
+	monitor_module_init();
+	m = monitor_find(name);
+	if (!m || (uid != 0 && m->def.owner != uid && m->def.owner != MONITOR_OWNER_FILES)) {
+		snprintf(err, MP_ERRMSG_MAX, "name: no monitor '%s'", name);
+		return MP_ERR_INVALID_ARGUMENT;
+	}
+	if (m->def.owner == MONITOR_OWNER_FILES) {
+		snprintf(err, MP_ERRMSG_MAX,
+			 "name: monitor '%s' is defined in the monitors directory; remove it there",
+			 name);
+		return MP_ERR_PERMISSION_DENIED;
+	}
+	*ret_owner = m->def.owner;
+	monitor_stop(m);
+	return MP_OK;
+}
+
+char *monitor_owner_text(long owner)
+{
+	struct promtext p = { 0 };
+	struct monitor *m;
+
+	monitor_module_init();
+	TAILQ_FOREACH(m, &M.list, link) {
+		if (m->def.owner != owner)
+			continue;
+		promtext_add(&p, m->def.text, strlen(m->def.text));
+		promtext_add(&p, "\n", 1);
+	}
+	if (p.oom) {
+		promtext_free(&p);
+		return NULL;
+	}
+	return p.buf ? p.buf : strdup("");
+}
+
+struct monitor *monitor_first(void)
+{
+	monitor_module_init();
+	return TAILQ_FIRST(&M.list);
+}
+
+struct monitor *monitor_next(const struct monitor *m)
+{
+	return TAILQ_NEXT(m, link);
 }

@@ -11,11 +11,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "mondef.h"
+#include "mtrprobe/protocol.h"
 #include "promtext.h"
+#include "proto.h"
 
 /* Seconds after its schedule past which a cycle counts as late. */
 #define MONITOR_LATE 0.05
+/* The owner of the monitors of the files (the others belong to the uid that added them). */
+#define MONITOR_OWNER_FILES (-1L)
 
 /*
  * Whether the daemon can run d (0), or -EINVAL with the reason in err
@@ -23,19 +29,56 @@
  */
 int monitor_supported(const struct mondef *d, char err[MONDEF_ERR_MAX]);
 /*
- * Make the running monitors those of defs (every one supported): a
- * monitor whose definition is unchanged keeps its history and counters,
- * one whose definition changed starts again (as every one does when
- * metrics_buckets or monitor_history changed), one not in defs stops.
+ * Make the running monitors of the files those of defs (every one
+ * supported, none named as a monitor added over the socket; see
+ * monitor_conflict()): a monitor whose definition is unchanged keeps its
+ * history and counters, one whose definition changed starts again (as
+ * every one does when metrics_buckets or monitor_history changed), one
+ * not in defs stops.  Monitors added over the socket are left alone.
  * 0 or -ENOMEM (the running set is then partly applied).
  */
 int monitor_apply(const struct mondef_set *defs);
+/* -EEXIST with a message if a definition of defs has the name of a monitor added over the socket. */
+int monitor_conflict(const struct mondef_set *defs, char err[MONDEF_ERR_MAX]);
+/*
+ * Start d (checked, supported) for owner, a uid.  MP_OK, or an error code
+ * with a message: invalid-argument when the name is taken, overloaded when
+ * the owner (not root) would pass uid_max_monitors or uid_monitor_max_pps.
+ */
+enum mp_error monitor_add(const struct mondef *d, long owner, char err[MP_ERRMSG_MAX]);
+/*
+ * Stop the monitor named name for uid (root may stop any added over the
+ * socket; none may stop a monitor of the files).  MP_OK, invalid-argument
+ * (no such monitor) or permission-denied, with a message; *ret_owner gets
+ * the stopped monitor's owner.
+ */
+enum mp_error monitor_remove(const char *name, long uid, long *ret_owner,
+			     char err[MP_ERRMSG_MAX]);
+/*
+ * The definitions of owner's monitors, as the files hold them (malloc'd,
+ * "" when none; NULL when out of memory).
+ */
+char *monitor_owner_text(long owner);
+/* Probes per second d schedules: per cycle over its period. */
+double monitor_pps(const struct mondef *d);
 /* Stopping: start no more cycles. */
 void monitor_shutdown(void);
 /* Free every monitor, without callbacks (exit path, after the scheduler). */
 void monitor_free_all(void);
 /* Monitors running. */
 size_t monitor_count(void);
+/*
+ * The monitors uid may see (root: all; others: the files' and their own),
+ * as an array of summaries (new reference; NULL when out of memory).
+ */
+json_t *monitor_list_json(long uid);
+/*
+ * The monitor named name, if uid may see it: its definition, owner and
+ * what it measured (new reference).  NULL with invalid-argument and a
+ * message otherwise.
+ */
+json_t *monitor_show_json(const char *name, long uid, enum mp_error *ret_err,
+			  char err[MP_ERRMSG_MAX]);
 /* Where a scrape written in pieces is.  Zeroed: at the start. */
 struct monitor_cursor {
 	int family;       /* the family being written */

@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "jscan.h"
+#include "monjson.h"
 #include "proto.h"
 
 /* Operations as a bit mask, for the table of fields. */
@@ -32,6 +33,7 @@
 #define OPS_PROBE_ONLY OPS(MP_OP_PROBE)
 #define OPS_TRACE OPS(MP_OP_TRACE)
 #define OPS_FEATURE OPS(MP_OP_CHECK_SUPPORT)
+#define OPS_MONITOR_NAME (OPS(MP_OP_MONITOR_REMOVE) | OPS(MP_OP_MONITOR_SHOW))
 
 #define TRACE_FIRST_TTL_DEFAULT 1
 #define TRACE_MAX_TTL_DEFAULT 30
@@ -321,6 +323,41 @@ static int parse_feature(const struct field *f, const struct jv *v, struct mp_re
 	return 0;
 }
 
+/* monitor_add's definition: an object, read by the definition parser. */
+static int parse_monitor(const struct field *f, const struct jv *v, struct mp_request *req,
+			 char *errmsg)
+{
+	char err[MONDEF_ERR_MAX];
+
+	if (!v)
+		return set_errmsg(errmsg, "%s: required", f->name);
+	if (v->type != JV_OBJECT)
+		return set_errmsg(errmsg, "%s: must be an object", f->name);
+	req->monitor = malloc(sizeof(*req->monitor));
+	if (!req->monitor)
+		return set_errmsg(errmsg, "monitor: out of memory");
+	if (monjson_read(v->obj, req->monitor, err) < 0) {
+		free(req->monitor);
+		req->monitor = NULL;
+		return set_errmsg(errmsg, "%s", err);
+	}
+	return 0;
+}
+
+/* A monitor's name (monitor_remove, monitor_show). */
+static int parse_monitor_name(const struct field *f, const struct jv *v, struct mp_request *req,
+			      char *errmsg)
+{
+	if (!v)
+		return set_errmsg(errmsg, "%s: required", f->name);
+	if (v->type != JV_STRING || v->len < 1 || v->len > MP_MONITOR_NAME_MAX ||
+	    memchr(v->s, '\0', v->len))
+		return set_errmsg(errmsg, "%s: must be a monitor's name", f->name);
+	memcpy(req->monitor_name, v->s, v->len);
+	req->monitor_name[v->len] = '\0';
+	return 0;
+}
+
 #define PROBE_OFF(m) offsetof(struct mp_request, probe.m)
 #define TRACE_OFF(m) offsetof(struct mp_request, trace.m)
 
@@ -348,6 +385,8 @@ static const struct field fields[] = {
 	{ "interval", OPS_TRACE, parse_interval, 0, 3600, 0 },
 	{ "stream", OPS_TRACE, parse_stream, 0, 0, 0 },
 	{ "feature", OPS_FEATURE, parse_feature, 0, 0, 0 },
+	{ "monitor", OPS(MP_OP_MONITOR_ADD), parse_monitor, 0, 0, 0 },
+	{ "name", OPS_MONITOR_NAME, parse_monitor_name, 0, 0, 0 },
 };
 
 /* Set the defaults of op's options. */
@@ -555,6 +594,9 @@ static void jv_of_json(json_t *v, struct jv *out)
 		out->type = JV_FALSE;
 	} else if (json_is_null(v)) {
 		out->type = JV_NULL;
+	} else if (json_is_object(v)) {
+		out->type = JV_OBJECT;
+		out->obj = v;
 	} else {
 		out->type = JV_OTHER;
 	}

@@ -12,6 +12,10 @@ static const char *const op_names[MP_OP__COUNT] = {
 	[MP_OP_VERSION] = "version",
 	[MP_OP_STATS] = "stats",
 	[MP_OP_TRACE] = "trace",
+	[MP_OP_MONITOR_ADD] = "monitor_add",
+	[MP_OP_MONITOR_REMOVE] = "monitor_remove",
+	[MP_OP_MONITOR_LIST] = "monitor_list",
+	[MP_OP_MONITOR_SHOW] = "monitor_show",
 };
 
 static const char *const error_names[MP_ERR__COUNT] = {
@@ -113,4 +117,6 @@ int mp_id_copy(struct mp_id *dst, const struct mp_id *src)
 void mp_request_clear(struct mp_request *req)
 {
 	mp_id_clear(&req->id);
+	free(req->monitor);
+	req->monitor = NULL;
 }

@@ -8,6 +8,7 @@
  * request's context, is encoded here and written to the connection, which
  * drops it if the client has gone.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,9 @@
 #include "freelist.h"
 #include "hopstats.h"
 #include "log.h"
+#include "monitor.h"
+#include "monjson.h"
+#include "mstore.h"
 #include "pool.h"
 #include "encode.h"
 #include "proto.h"
@@ -36,6 +40,12 @@
 #define HOP_ANSWER_MAX 2304
 /* Bytes a JSON string may take per byte of the id (a \u escape). */
 #define ID_ESCAPE 6
+/* The longest monitor_add or monitor_remove answer (16 labels of 64 + 128 bytes escaped). */
+#define MONITOR_ANSWER_MAX 16384
+/* The longest monitor_show answer (255 hops). */
+#define MONITOR_SHOW_MAX 65536
+/* The longest item of a monitor_list answer. */
+#define MONITOR_LIST_ITEM_MAX 1024
 /* Records of answered requests kept for reuse (given back when idle). */
 #define PENDING_KEPT 4096
 
@@ -81,6 +91,13 @@ size_t request_cost(const struct mp_request *req)
 		return ANSWER_MAX + id + n * per_hop;
 	case MP_OP_STATS:
 		return 8192 + id;
+	case MP_OP_MONITOR_ADD:
+	case MP_OP_MONITOR_REMOVE:
+		return MONITOR_ANSWER_MAX + id;
+	case MP_OP_MONITOR_SHOW:
+		return MONITOR_SHOW_MAX + id;
+	case MP_OP_MONITOR_LIST:
+		return ANSWER_MAX + id + monitor_count() * MONITOR_LIST_ITEM_MAX;
 	case MP_OP_CHECK_SUPPORT:
 	case MP_OP_CLEAR_DNS_CACHE:
 	case MP_OP_VERSION:
@@ -244,6 +261,89 @@ static void answer_local(struct pending *pd, const struct mp_request *req)
 	answer_line(pd, line, len);
 }
 
+/* Keep owner's monitors in the state directory.  0, or -1 with msg set. */
+static int request_save_monitors(long owner, char msg[MP_ERRMSG_MAX])
+{
+	char err[MONDEF_ERR_MAX];
+	char *text;
+	int r;
+
+	if (!srv.cfg.state_dir)
+		return 0;
+	text = monitor_owner_text(owner);
+	r = text ? mstore_save(srv.cfg.state_dir, owner, text, err) : -ENOMEM;
+	free(text);
+	if (r < 0) {
+		snprintf(msg, MP_ERRMSG_MAX, "monitor: cannot keep it in state_dir: %.180s",
+			 text ? err : "out of memory");
+		log_error("monitors of uid %ld not saved: %s", owner, text ? err : "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* monitor_add: start the monitor, keep it, answer its whole definition. */
+static void monitor_add_op(struct pending *pd, const struct conn_peer *peer,
+			   const struct mp_request *req)
+{
+	char msg[MP_ERRMSG_MAX], err[MONDEF_ERR_MAX];
+	long owner = (long)peer->uid, gone;
+	enum mp_error code;
+
+	if (monitor_supported(req->monitor, err) < 0) {
+		snprintf(msg, sizeof(msg), "monitor: %.200s", err);
+		answer_error(pd, MP_ERR_INVALID_ARGUMENT, msg);
+		return;
+	}
+	code = monitor_add(req->monitor, owner, msg);
+	if (code == MP_OK && request_save_monitors(owner, msg) < 0) {
+		monitor_remove(req->monitor->name, owner, &gone, err);
+		code = MP_ERR_PROCESS;
+	}
+	if (code != MP_OK) {
+		answer_error(pd, code, msg);
+		return;
+	}
+	log_info("monitor %s added by uid %ld", req->monitor->name, owner);
+	answer_object(pd, json_pack("{s:o,s:I}", "monitor", monjson_write(req->monitor), "owner",
+				    (json_int_t)owner));
+}
+
+/* The monitor operations. */
+static void monitor_op(struct pending *pd, const struct conn_peer *peer,
+		       const struct mp_request *req)
+{
+	char msg[MP_ERRMSG_MAX];
+	enum mp_error code = MP_OK;
+	long owner;
+	json_t *obj;
+
+	switch (req->op) {
+	case MP_OP_MONITOR_ADD:
+		monitor_add_op(pd, peer, req);
+		return;
+	case MP_OP_MONITOR_REMOVE:
+		code = monitor_remove(req->monitor_name, (long)peer->uid, &owner, msg);
+		if (code == MP_OK) {
+			log_info("monitor %s removed by uid %ld", req->monitor_name, (long)peer->uid);
+			if (request_save_monitors(owner, msg) < 0)
+				code = MP_ERR_PROCESS;
+		}
+		obj = code == MP_OK ? json_pack("{s:s}", "removed", req->monitor_name) : NULL;
+		break;
+	case MP_OP_MONITOR_LIST:
+		obj = json_pack("{s:o}", "monitors", monitor_list_json((long)peer->uid));
+		break;
+	default:
+		obj = monitor_show_json(req->monitor_name, (long)peer->uid, &code, msg);
+		break;
+	}
+	if (code != MP_OK && !obj)
+		answer_error(pd, code, msg);
+	else
+		answer_object(pd, obj);
+}
+
 /*
  * True if a request's local_ip is the source address the kernel would pick
  * anyway (mtr and mtrpacket always send one): no traffic is steered, so
@@ -298,6 +398,13 @@ static enum mp_error request_dispatch(struct pending *pd, const struct conn_peer
 	case MP_OP_CHECK_SUPPORT:
 		pool_check_support(req->feature, support_done, pd);
 		return MP_OK;
+	case MP_OP_MONITOR_ADD:
+	case MP_OP_MONITOR_REMOVE:
+	case MP_OP_MONITOR_LIST:
+	case MP_OP_MONITOR_SHOW:
+		monitor_op(pd, peer, req);
+		pending_free(pd);
+		return MP_OK;
 	default:
 		answer_local(pd, req);
 		pending_free(pd);
@@ -317,7 +424,8 @@ static enum conn_take request_line(uint64_t conn_id, const struct conn_peer *pee
 	memset(&req, 0, sizeof(req));
 	err = mp_request_decode(line, len, &req, msg);
 	if (err == MP_OK && srv.stopping &&
-	    (req.op == MP_OP_PROBE || req.op == MP_OP_TRACE || req.op == MP_OP_CHECK_SUPPORT)) {
+	    (req.op == MP_OP_PROBE || req.op == MP_OP_TRACE || req.op == MP_OP_CHECK_SUPPORT ||
+	     req.op == MP_OP_MONITOR_ADD)) {
 		err = MP_ERR_SHUTTING_DOWN;
 		snprintf(msg, sizeof(msg), "op: the daemon is shutting down");
 	}

@@ -40,8 +40,17 @@ enum mp_op {
 	MP_OP_VERSION,
 	MP_OP_STATS,
 	MP_OP_TRACE,
+	MP_OP_MONITOR_ADD,
+	MP_OP_MONITOR_REMOVE,
+	MP_OP_MONITOR_LIST,
+	MP_OP_MONITOR_SHOW,
 	MP_OP__COUNT
 };
+
+/* The longest monitor name. */
+#define MP_MONITOR_NAME_MAX 64
+
+struct mondef;
 
 enum mp_error {
 	MP_OK = 0,
@@ -107,6 +116,8 @@ struct mp_request {
 	struct mp_probe_opts probe;   /* MP_OP_PROBE and MP_OP_TRACE */
 	struct mp_trace_opts trace;   /* MP_OP_TRACE */
 	char feature[MP_FEATURE_MAX + 1]; /* MP_OP_CHECK_SUPPORT */
+	struct mondef *monitor;           /* MP_OP_MONITOR_ADD: owned, freed by mp_request_clear() */
+	char monitor_name[MP_MONITOR_NAME_MAX + 1]; /* MP_OP_MONITOR_REMOVE, _SHOW */
 };
 
 struct mp_mpls {
@@ -139,7 +150,7 @@ int mp_protocol_from_name(const char *name);
 /* Fill opts with the defaults of a probe (timeout of probe or trace). */
 void mp_probe_opts_init(struct mp_probe_opts *opts, double timeout);
 
-/* Release what a request owns (its id string); safe on a zeroed request. */
+/* Release what a request owns (its id string, its monitor); safe on a zeroed request. */
 void mp_request_clear(struct mp_request *req);
 
 /* Deep-copy an id; returns 0 or -ENOMEM. */

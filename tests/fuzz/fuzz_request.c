@@ -15,6 +15,7 @@
 #include <math.h>
 #include <netinet/in.h>
 
+#include "daemon/monjson.h"
 #include "daemon/mtrpkt.h"
 #include "fuzz_encode.h"
 
@@ -39,6 +40,25 @@ static void check_decoded(const struct mp_request *req)
 	const struct mp_trace_opts *t = &req->trace;
 
 	FUZZ_CHECK((unsigned)req->op < MP_OP__COUNT, "op %d", (int)req->op);
+	if (req->op == MP_OP_MONITOR_ADD) {
+		char err[MONDEF_ERR_MAX];
+		struct mondef back;
+		json_t *obj;
+
+		FUZZ_CHECK(req->monitor && mondef_check(req->monitor, err) == 0, "monitor unchecked");
+		/* what the answer shows reads back as the same monitor */
+		obj = monjson_write(req->monitor);
+		FUZZ_CHECK(obj && monjson_read(obj, &back, err) == 0 &&
+				   mondef_equal(&back, req->monitor),
+			   "monitor does not read back: %s", err);
+		json_decref(obj);
+	} else {
+		FUZZ_CHECK(!req->monitor, "monitor for op %d", (int)req->op);
+	}
+	if (req->op == MP_OP_MONITOR_REMOVE || req->op == MP_OP_MONITOR_SHOW)
+		FUZZ_CHECK(fuzz_terminated(req->monitor_name, sizeof(req->monitor_name)) &&
+				   req->monitor_name[0],
+			   "monitor name");
 	if (req->op == MP_OP_CHECK_SUPPORT) {
 		size_t n = strspn(req->feature, "abcdefghijklmnopqrstuvwxyz0123456789-");
 
@@ -210,6 +230,24 @@ static void check_answers(const struct mp_request *req, size_t size)
 						 &len),
 				len, &req->id);
 		break;
+	case MP_OP_MONITOR_ADD:
+		/* the answer: the whole definition, as monitor_add writes it */
+		fuzz_check_line(mp_encode_object(&req->id,
+						 json_pack("{s:o,s:I}", "monitor",
+							   monjson_write(req->monitor), "owner",
+							   (json_int_t)size),
+						 &len),
+				len, &req->id);
+		break;
+	case MP_OP_MONITOR_REMOVE:
+		fuzz_check_line(mp_encode_object(&req->id, json_pack("{s:s}", "removed",
+								     req->monitor_name),
+						 &len),
+				len, &req->id);
+		break;
+	case MP_OP_MONITOR_LIST:
+	case MP_OP_MONITOR_SHOW:
+		break;
 	case MP_OP__COUNT:
 		FUZZ_CHECK(0, "op count");
 	}
@@ -239,6 +277,10 @@ static void check_same_as_general(const char *line, size_t size, enum mp_error r
 			   "trace options differ");
 		FUZZ_CHECK(memcmp(req2.feature, req->feature, sizeof(req->feature)) == 0,
 			   "feature differs");
+		FUZZ_CHECK(strcmp(req2.monitor_name, req->monitor_name) == 0, "monitor name differs");
+		FUZZ_CHECK(!req2.monitor == !req->monitor &&
+				   (!req->monitor || mondef_equal(req2.monitor, req->monitor)),
+			   "monitor differs");
 	}
 	mp_request_clear(&req2);
 }

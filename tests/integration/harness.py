@@ -223,6 +223,7 @@ class Daemon:
             f.write(hosts)
         self.config = {
             "hosts_file": self.hosts_path,
+            "state_dir": os.path.join(self.dir, "state"),
             "dns_servers": "127.0.0.1:%d" % free_port(),
             "log_level": log_level,
         }

@@ -6,6 +6,7 @@ Unix socket, the HTTP limits, and reload keeping unchanged monitors'
 counters."""
 
 import http.client
+import json
 import os
 import re
 import shutil
@@ -490,6 +491,217 @@ def test_promtool_accepts_the_exposition():
     p = subprocess.run([promtool, "check", "metrics"], input=text.encode(),
                        capture_output=True, timeout=60)
     assert p.returncode == 0, (p.returncode, p.stdout, p.stderr)
+
+
+
+# ------------------------------------------------------- over the socket
+
+def sock_daemon(tag, extra=None, **kw):
+    port = H.free_port()
+    d = H.Daemon(tag, workers=1, config=dict({
+        "metrics_listen": "127.0.0.1:%d" % port}, **(extra or {})), **kw)
+    d.port = port
+    return d
+
+
+def add(d, rid, **monitor):
+    return d.request({"op": "monitor_add", "id": rid, "monitor": monitor})
+
+
+def test_socket_add_list_show_remove():
+    with sock_daemon("monsock") as d:
+        r = add(d, 1, name="lo", target="127.0.0.1", count=2, interval=0.1,
+                period=1, timeout=0.5, labels={"team": "net"})
+        assert r["id"] == 1 and r["owner"] == 0, r
+        m = r["monitor"]
+        # the whole definition, defaults included
+        assert m == {"name": "lo", "target": "127.0.0.1", "kind": "ping",
+                     "ip_version": "any", "addresses": "first",
+                     "protocol": "icmp", "port": 0, "count": 2,
+                     "interval": 0.1, "first_ttl": 1, "max_ttl": 30,
+                     "period": 1.0, "timeout": 0.5, "size": -1, "tos": 0,
+                     "ttl": 255, "loss_threshold": 10.0,
+                     "labels": {"team": "net"}}, m
+        time.sleep(2.3)
+        r = d.request({"op": "monitor_list", "id": 2})
+        assert [x["name"] for x in r["monitors"]] == ["lo"], r
+        item = r["monitors"][0]
+        assert (item["kind"], item["target"], item["owner"]) == \
+            ("ping", "127.0.0.1", 0), item
+        assert item["cycles"] >= 2 and item["window"]["loss_pct"] == 0, item
+        r = d.request({"op": "monitor_show", "id": 3, "name": "lo"})
+        st = r["streams"]
+        assert len(st) == 1 and st[0]["address"] == "127.0.0.1", r
+        w = st[0]["window"]
+        assert w["sent"] == st[0]["sent"] and w["received"] == w["sent"], w
+        assert 0 < w["min_ms"] <= w["median_ms"] <= w["p90_ms"] <= \
+            w["p99_ms"] <= w["max_ms"] < 10, w
+        assert r["monitor"]["labels"] == {"team": "net"}
+        samples, _ = parse(scrape(d.port))
+        assert value(samples, "mtrprobed_monitor_probes_sent_total",
+                     monitor="lo", team="net") >= 4
+        # errors
+        r = add(d, 4, name="lo", target="127.0.0.1")
+        H.assert_error(r, "invalid-argument", rid=4)
+        assert r["error"]["message"] == "monitor.name: a monitor 'lo' exists"
+        r = add(d, 5, name="x", target="127.0.0.1", count="5")
+        assert r["error"]["message"] == "monitor.count: must be an integer", r
+        r = add(d, 6, name="x", target="127.0.0.1", count=0)
+        assert r["error"]["message"] == \
+            "monitor.count: must be an integer from 1 to 100", r
+        r = add(d, 7, name="x", target="127.0.0.1", colour="red")
+        assert r["error"]["message"] == "monitor.colour: unknown field", r
+        r = add(d, 8, target="127.0.0.1")
+        assert r["error"]["message"] == "monitor.name: required", r
+        r = add(d, 9, name="x")
+        assert r["error"]["message"] == "monitor: [x]: missing target", r
+        r = add(d, 10, name="x", target="127.0.0.1", labels={"result": "x"})
+        assert r["error"]["message"] == \
+            "monitor.label.result: reserved label name", r
+        r = add(d, 15, name="x", target="127.0.0.1", count=5, period=1)
+        assert r["error"]["message"] == ("monitor: (count - 1) * interval "
+                                         "(4 s) must be less than period "
+                                         "(1 s)"), r
+        r = d.request({"op": "monitor_add", "id": 11})
+        assert r["error"]["message"] == "monitor: required", r
+        r = d.request({"op": "monitor_show", "id": 12, "name": "nope"})
+        assert r["error"] == {"code": "invalid-argument",
+                              "message": "name: no monitor 'nope'"}, r
+        # remove
+        r = d.request({"op": "monitor_remove", "id": 13, "name": "lo"})
+        assert r == {"id": 13, "removed": "lo"}, r
+        r = d.request({"op": "monitor_list", "id": 14})
+        assert r["monitors"] == [], r
+        samples, _ = parse(scrape(d.port))
+        assert value(samples, "mtrprobed_monitors") == 0
+
+
+def test_socket_monitors_survive_restart_and_kill():
+    d = sock_daemon("monpersist")
+    with d:
+        add(d, 1, name="a", target="127.0.0.1", period=5)
+        r = add(d, 2, name="b", kind="trace", target="127.0.0.1", max_ttl=3,
+                period=5, timeout=1, labels={"site": "lab"})
+        assert "error" not in r, r
+        add(d, 3, name="c", target="127.0.0.1", period=5)
+        d.request({"op": "monitor_remove", "id": 4, "name": "c"})
+        before = d.request({"op": "monitor_list", "id": 5})["monitors"]
+    assert [m["name"] for m in before] == ["a", "b"]
+    state = os.path.join(d.dir, "state", "monitors", "0.conf")
+    assert open(state).read().startswith("[a]\n"), open(state).read()
+    # a clean stop, then a kill -9: every monitor comes back each time
+    for how in ("restart", "kill"):
+        d2 = sock_daemon("monpersist2")
+        d2.config["state_dir"] = os.path.join(d.dir, "state")
+        with d2:
+            r = d2.request({"op": "monitor_show", "id": 1, "name": "b"})
+            assert r["monitor"]["kind"] == "trace" and \
+                r["monitor"]["labels"] == {"site": "lab"} and \
+                r["owner"] == 0, r
+            names = [m["name"] for m in
+                     d2.request({"op": "monitor_list", "id": 2})["monitors"]]
+            assert names == ["a", "b"], names
+            if how == "kill":
+                add(d2, 3, name="d", target="127.0.0.1", period=5)
+                d2.expect_exit = -signal.SIGKILL
+                d2.kill()
+        if how == "kill":
+            d3 = sock_daemon("monpersist3")
+            d3.config["state_dir"] = os.path.join(d.dir, "state")
+            with d3:
+                names = [m["name"] for m in
+                         d3.request({"op": "monitor_list", "id": 1})["monitors"]]
+                assert names == ["a", "b", "d"], names
+
+
+def test_socket_monitors_belong_to_their_user():
+    """Another user: sees the files' monitors and its own, may not remove
+    others', and is held to uid_max_monitors and uid_monitor_max_pps."""
+    import pwd
+    try:
+        nobody = pwd.getpwnam("nobody")
+    except KeyError:
+        H.skip("no user 'nobody' to connect as")
+    d = sock_daemon("monuser", extra={"uid_max_monitors": 2,
+                                      "uid_monitor_max_pps": 3,
+                                      "socket_mode": "0666"})
+    os.chmod(d.dir, 0o755)
+    with d:
+        add(d, 1, name="roots", target="127.0.0.1", period=5)
+
+        def as_nobody(reqs):
+            code = ("import json, socket, sys\n"
+                    "s = socket.socket(socket.AF_UNIX)\n"
+                    "s.connect(sys.argv[1])\n"
+                    "f = s.makefile('rwb')\n"
+                    "for line in sys.stdin:\n"
+                    "    f.write(line.encode()); f.flush()\n"
+                    "    sys.stdout.write(f.readline().decode())\n")
+            p = subprocess.run(["python3", "-c", code, d.socket],
+                               input="".join(json.dumps(r) + "\n"
+                                             for r in reqs).encode(),
+                               capture_output=True, timeout=30,
+                               user=nobody.pw_uid, group=nobody.pw_gid)
+            assert p.returncode == 0, p.stderr
+            return [json.loads(l) for l in p.stdout.decode().splitlines()]
+
+        out = as_nobody([
+            {"op": "monitor_add", "id": 1, "monitor": {
+                "name": "n1", "target": "127.0.0.1", "count": 1, "period": 1}},
+            {"op": "monitor_add", "id": 2, "monitor": {
+                "name": "n2", "target": "127.0.0.1", "count": 5,
+                "interval": 0.1, "period": 1}},
+            {"op": "monitor_add", "id": 3, "monitor": {
+                "name": "n2", "target": "127.0.0.1", "count": 1, "period": 1}},
+            {"op": "monitor_add", "id": 4, "monitor": {
+                "name": "n3", "target": "127.0.0.1", "count": 1, "period": 5}},
+            {"op": "monitor_list", "id": 5},
+            {"op": "monitor_remove", "id": 6, "name": "roots"},
+            {"op": "monitor_show", "id": 7, "name": "roots"},
+        ])
+        assert out[0]["owner"] == nobody.pw_uid, out[0]
+        assert out[1]["error"] == {
+            "code": "overloaded",
+            "message": "monitor: this user's monitors would schedule 6 "
+                       "probes/s, over uid_monitor_max_pps (3)"}, out[1]
+        assert out[2]["owner"] == nobody.pw_uid, out[2]
+        assert out[3]["error"] == {
+            "code": "overloaded",
+            "message": "monitor: uid_max_monitors (2) reached"}, out[3]
+        assert [m["name"] for m in out[4]["monitors"]] == ["n1", "n2"], out[4]
+        assert out[5]["error"] == {"code": "invalid-argument",
+                                   "message": "name: no monitor 'roots'"}
+        assert out[6]["error"]["code"] == "invalid-argument", out[6]
+        # root sees everything, and the user's file holds the user's own
+        names = [m["name"] for m in
+                 d.request({"op": "monitor_list", "id": 9})["monitors"]]
+        assert names == ["roots", "n1", "n2"], names
+        text = open(os.path.join(d.dir, "state", "monitors",
+                                 "%d.conf" % nobody.pw_uid)).read()
+        assert [l for l in text.splitlines() if l.startswith("[")] == \
+            ["[n1]", "[n2]"], text
+
+
+def test_file_monitor_not_removable_and_name_conflicts():
+    d = fake_daemon("monconf", MONITORS)
+    with d:
+        r = d.request({"op": "monitor_remove", "id": 1, "name": "lo"})
+        assert r["error"] == {
+            "code": "permission-denied",
+            "message": "name: monitor 'lo' is defined in the monitors "
+                       "directory; remove it there"}, r
+        r = add(d, 2, name="lo", target="127.0.0.1")
+        assert r["error"]["message"] == "monitor.name: a monitor 'lo' exists"
+        r = add(d, 3, name="sock1", target="127.0.0.1", period=5)
+        assert "error" not in r, r
+        # a file defining the socket monitor's name: the reload is refused
+        write(os.path.join(d.mdir, "m.conf"),
+              MONITORS + "\n[sock1]\ntarget = 127.0.0.1\n")
+        d.signal(signal.SIGHUP)
+        H.wait_until(lambda: "reload refused" in d.stderr(), 5,
+                     what="refusal")
+        assert ("monitor 'sock1' is already defined over the socket by "
+                "uid 0") in d.stderr(), d.stderr()
 
 
 def main():

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "daemon/encode.h"
+#include "daemon/mondef.h"
 #include "daemon/proto.h"
 
 /* ---- helpers ---------------------------------------------------------- */
@@ -1108,6 +1109,68 @@ START_TEST(test_encode_request_too_large)
 }
 END_TEST
 
+/* monitor_add: the definition read by the definition parser; monitor ops' fields. */
+START_TEST(test_decode_monitor_ops)
+{
+	struct mp_request req;
+	char errmsg[MP_ERRMSG_MAX];
+
+	ck_assert_int_eq(decode("{\"op\":\"monitor_add\",\"id\":1,\"monitor\":{\"name\":\"lo\","
+				"\"target\":\"127.0.0.1\",\"count\":3,\"interval\":0.25,"
+				"\"ip_version\":4,\"labels\":{\"team\":\"net\"}}}",
+				&req, errmsg),
+			 MP_OK);
+	ck_assert_int_eq(req.op, MP_OP_MONITOR_ADD);
+	ck_assert_ptr_nonnull(req.monitor);
+	ck_assert_str_eq(req.monitor->name, "lo");
+	ck_assert_str_eq(req.monitor->target, "127.0.0.1");
+	ck_assert_int_eq(req.monitor->count, 3);
+	ck_assert_double_eq(req.monitor->interval, 0.25);
+	ck_assert_int_eq(req.monitor->family, MONDEF_FAMILY_4);
+	ck_assert_int_eq(req.monitor->period, 60);
+	ck_assert_int_eq(req.monitor->n_labels, 1);
+	ck_assert_str_eq(req.monitor->labels[0].name, "team");
+	ck_assert_str_eq(req.monitor->labels[0].value, "net");
+	mp_request_clear(&req);
+	ck_assert_ptr_null(req.monitor);
+
+	ck_assert_int_eq(decode("{\"op\":\"monitor_show\",\"name\":\"web-1\"}", &req, errmsg), MP_OK);
+	ck_assert_int_eq(req.op, MP_OP_MONITOR_SHOW);
+	ck_assert_str_eq(req.monitor_name, "web-1");
+	mp_request_clear(&req);
+	ck_assert_int_eq(decode("{\"op\":\"monitor_list\"}", &req, errmsg), MP_OK);
+	ck_assert_int_eq(req.op, MP_OP_MONITOR_LIST);
+	mp_request_clear(&req);
+
+	expect_error("{\"op\":\"monitor_add\"}", MP_ERR_INVALID_ARGUMENT, "monitor: required");
+	expect_error("{\"op\":\"monitor_add\",\"monitor\":[1]}", MP_ERR_INVALID_ARGUMENT,
+		     "monitor: must be an object");
+	expect_error("{\"op\":\"monitor_add\",\"monitor\":{\"target\":\"127.0.0.1\"}}",
+		     MP_ERR_INVALID_ARGUMENT, "monitor.name: required");
+	expect_error("{\"op\":\"monitor_add\",\"monitor\":{\"name\":\"a\",\"target\":\"127.0.0.1\","
+		     "\"count\":\"3\"}}",
+		     MP_ERR_INVALID_ARGUMENT, "monitor.count: must be an integer");
+	expect_error("{\"op\":\"monitor_add\",\"monitor\":{\"name\":\"a\",\"target\":\"127.0.0.1\","
+		     "\"period\":0.5}}",
+		     MP_ERR_INVALID_ARGUMENT, "monitor.period: must be a number from 1 to 86400");
+	expect_error("{\"op\":\"monitor_add\",\"monitor\":{\"name\":\"a\",\"target\":\"x#y\"}}",
+		     MP_ERR_INVALID_ARGUMENT,
+		     "monitor.target: control character, '#' or blank at an end in value");
+	expect_error("{\"op\":\"monitor_add\",\"monitor\":{\"name\":\"a\",\"target\":\"127.0.0.1\","
+		     "\"labels\":{\"le\":\"1\"}}}",
+		     MP_ERR_INVALID_ARGUMENT, "monitor.label.le: reserved label name");
+	expect_error("{\"op\":\"monitor_add\",\"monitor\":{\"name\":\"-a\",\"target\":\"127.0.0.1\"}}",
+		     MP_ERR_INVALID_ARGUMENT, "monitor: invalid monitor name '-a'");
+	expect_error("{\"op\":\"monitor_add\",\"monitor\":{\"name\":\"a\"},\"x\":1}",
+		     MP_ERR_INVALID_ARGUMENT, "x: unknown field");
+	expect_error("{\"op\":\"monitor_remove\"}", MP_ERR_INVALID_ARGUMENT, "name: required");
+	expect_error("{\"op\":\"monitor_show\",\"name\":7}", MP_ERR_INVALID_ARGUMENT,
+		     "name: must be a monitor's name");
+	expect_error("{\"op\":\"monitor_list\",\"name\":\"a\"}", MP_ERR_INVALID_ARGUMENT,
+		     "name: unknown field");
+}
+END_TEST
+
 /* The example of PROTOCOL.md, byte for byte, and awkward messages. */
 START_TEST(test_encode_error_messages)
 {
@@ -1567,6 +1630,7 @@ static TCase *encode_tcase(void)
 	tcase_add_test(tc, test_encode_request_too_large);
 	tcase_add_test(tc, test_encode_error_messages);
 	tcase_add_test(tc, test_decode_then_encode_error);
+	tcase_add_test(tc, test_decode_monitor_ops);
 	tcase_add_test(tc, test_encode_probe_reply);
 	tcase_add_test(tc, test_encode_probe_no_reply);
 	tcase_add_test(tc, test_encode_probe_mpls);
