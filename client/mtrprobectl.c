@@ -22,21 +22,9 @@
 #include "config-build.h"
 #include "mtrprobe/protocol.h"
 #include "clientlib.h"
+#include "ctl.h"
 
-#define PROG "mtrprobectl"
 
-/* Exit statuses, documented in mtrprobectl(1). */
-enum {
-	EXIT_OK = 0,             /* success */
-	EXIT_NO_REPLY = 1,       /* no probe got a reply; feature unsupported */
-	EXIT_USAGE = 2,          /* bad command line */
-	EXIT_UNREACHABLE = 3,    /* cannot connect, connection lost, garbage */
-	EXIT_ERROR_RESPONSE = 4, /* the daemon answered with an error */
-	EXIT_LOCAL = 5,          /* out of memory, cannot write the output */
-};
-
-/* Returned by steps of the event loop that want it to go on. */
-#define CONTINUE (-1)
 
 /* Keep reading stdin in raw mode only while less than this is queued. */
 #define RAW_HIGH_WATER (1024 * 1024)
@@ -44,14 +32,6 @@ enum {
 #define RAW_CHUNK 65536
 /* Largest --interval accepted, in seconds (as the protocol's trace). */
 #define INTERVAL_MAX 3600.0
-
-/* Global options and the connection; owned by main(). */
-struct ctl {
-	const char *socket;    /* -s, or NULL */
-	bool json;             /* --json */
-	struct mpc_conn conn;
-	bool closed;           /* the daemon closed its end */
-};
 
 /* What an event loop run calls back; the arg is the caller's state. */
 struct loop_ops {
@@ -68,7 +48,7 @@ struct loop_ops {
 static volatile sig_atomic_t interrupted;
 
 /* Write s to stdout, with control characters shown as '?'. */
-static void put_text(const char *s)
+void put_text(const char *s)
 {
 	mpc_put_masked(stdout, s);
 }
@@ -85,8 +65,7 @@ static void msg(const char *fmt, ...)
 }
 
 /* Report a command-line mistake (cut to 1023 bytes); returns EXIT_USAGE. */
-__attribute__((format(printf, 1, 2)))
-static int usage_error(const char *fmt, ...)
+int usage_error(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -98,7 +77,7 @@ static int usage_error(const char *fmt, ...)
 }
 
 /* Report that memory ran out; returns EXIT_LOCAL. */
-static int oom(void)
+int oom(void)
 {
 	msg("out of memory");
 	return EXIT_LOCAL;
@@ -119,6 +98,7 @@ static void usage(FILE *f)
 	      "  stats                     the daemon's counters\n"
 	      "  raw                       send NDJSON requests read from stdin,\n"
 	      "                            print every response line\n"
+	      "  monitor add|rm|list|show  the daemon's monitors (monitor --help)\n"
 	      "\n"
 	      "Global options:\n"
 	      "  -s, --socket PATH         daemon socket (default: $"
@@ -447,7 +427,7 @@ static int response_unexpected(json_t *resp)
 }
 
 /* Report a response whose fields have the wrong shape. */
-static int response_malformed(json_t *resp, const char *field)
+int response_malformed(json_t *resp, const char *field)
 {
 	json_decref(resp);
 	msg("malformed response from the daemon: bad or missing '%s'", field);
@@ -497,7 +477,7 @@ static int loop_no_input(void *arg)
 
 /* A JSON string of a command-line argument; EXIT_USAGE if it is not
  * UTF-8, EXIT_LOCAL when memory ran out. */
-static int arg_string(const char *what, const char *s, json_t **ret)
+int arg_string(const char *what, const char *s, json_t **ret)
 {
 	json_t *v;
 
@@ -530,6 +510,28 @@ static int single_line(void *arg, const char *line, size_t len)
 		return rc;
 	s->resp = resp;
 	return EXIT_OK;
+}
+
+int ctl_request(struct ctl *ctl, json_t *req, json_t **ret_resp)
+{
+	static const struct loop_ops ops = {
+		loop_no_step, loop_no_input, single_line,
+	};
+	struct single s = { .ctl = ctl };
+	int rc;
+
+	if (json_object_set_new(req, "id", json_integer(1)) < 0) {
+		json_decref(req);
+		return oom();
+	}
+	rc = ctl_connect_send(ctl, req);
+	json_decref(req);
+	if (rc != CONTINUE)
+		return rc;
+	rc = loop_run(ctl, &ops, &s, NULL);
+	if (rc == EXIT_OK)
+		*ret_resp = s.resp;
+	return rc;
 }
 
 /* Connect, send op with id 1 and wait for its answer into *ret_resp. */
@@ -668,7 +670,7 @@ static void print_node(const char *key, json_t *v, int indent)
 }
 
 /* Print every member of a response but its id as an indented tree. */
-static void print_response(json_t *resp)
+void print_response(json_t *resp)
 {
 	const char *k;
 	json_t *v;
@@ -1957,6 +1959,7 @@ static const struct command commands[] = {
 	{ "version", cmd_version },
 	{ "stats", cmd_stats },
 	{ "raw", cmd_raw },
+	{ "monitor", cmd_monitor },
 };
 
 /* Parse the global options; *ret_index gets the command's index. */

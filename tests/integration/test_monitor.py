@@ -704,6 +704,67 @@ def test_file_monitor_not_removable_and_name_conflicts():
                 "uid 0") in d.stderr(), d.stderr()
 
 
+def ctl(sock, *args):
+    p = subprocess.run([H.mtrprobectl_path(), "-s", sock] + list(args),
+                       capture_output=True, timeout=30)
+    return p.returncode, p.stdout.decode(), p.stderr.decode()
+
+
+def test_mtrprobectl_monitor():
+    """mtrprobectl monitor add, list, show, rm on the stand-in mtr-packet
+    (every answer 0.100 ms)."""
+    fake = H.FakeMtrPacket(tag="ctlmonfake")
+    with H.Daemon("ctlmon", workers=1, mtr_packet=fake.path) as d:
+        s = d.socket
+        assert ctl(s, "monitor", "add", "-c", "2", "-i", "0.2", "--period",
+                   "1", "--timeout", "0.5", "--label", "team=net", "lo",
+                   "127.0.0.1") == (0, "monitor lo added\n", "")
+        assert ctl(s, "monitor", "add", "--kind", "trace", "--max-ttl", "3",
+                   "--period", "1", "--timeout", "0.5", "path",
+                   "127.0.0.1") == (0, "monitor path added\n", "")
+        time.sleep(2.6)
+        rc, out, err = ctl(s, "monitor", "show", "lo")
+        assert rc == 0, (rc, out, err)
+        lines = out.splitlines()
+        cycles = int(re.search(r"; (\d+) cycles, 0 late$", lines[0]).group(1))
+        assert cycles in (2, 3), out
+        assert lines[0] == ("lo: ping 127.0.0.1 every 1 s, 2 probes 0.2 s "
+                            "apart (uid 0); %d cycles, 0 late" % cycles), out
+        sent = int(re.match(r"  127.0.0.1: (\d+) sent", lines[1]).group(1))
+        assert lines[1] == ("  127.0.0.1: %d sent, %d received, 0.0%% loss, "
+                            "median 0.100 ms, p90 0.100 ms, p99 0.100 ms, "
+                            "jitter 0.000 ms (window of %d probes)"
+                            % (sent, sent, sent)), out
+        rc, out, err = ctl(s, "monitor", "show", "path")
+        lines = out.splitlines()
+        assert lines[1] == "  path of 1 hops, changed 0 times", out
+        assert re.match(r"    1\. 127\.0\.0\.1 +\d+ +\d+ +0\.0 +0\.100$",
+                        lines[3]), out
+        rc, out, err = ctl(s, "monitor", "list")
+        lines = out.splitlines()
+        assert lines[0].split() == ["NAME", "KIND", "TARGET", "OWNER",
+                                    "PERIOD", "CYCLES", "LOSS%", "MEDIAN",
+                                    "ms"], out
+        assert lines[1].split()[:5] == ["lo", "ping", "127.0.0.1", "0", "1"]
+        assert lines[1].split()[6:] == ["0.0", "0.100"], out
+        assert lines[2].split()[:5] == ["path", "trace", "127.0.0.1", "0",
+                                        "1"]
+        assert lines[2].split()[6:] == ["-", "-"], out
+        rc, out, err = ctl(s, "monitor", "add", "-c", "0", "x", "127.0.0.1")
+        assert (rc, out) == (4, ""), (rc, out, err)
+        assert err == ("mtrprobectl: invalid-argument: monitor.count: must "
+                       "be an integer from 1 to 100\n"), err
+        rc, out, err = ctl(s, "monitor", "add", "x")
+        assert rc == 2 and "NAME and TARGET expected" in err, (rc, err)
+        assert ctl(s, "monitor", "rm", "lo") == (0, "monitor lo removed\n", "")
+        rc, out, err = ctl(s, "monitor", "rm", "lo")
+        assert (rc, err) == (4, "mtrprobectl: invalid-argument: name: no "
+                                "monitor 'lo'\n"), (rc, err)
+        rc, out, err = ctl(s, "--json", "monitor", "list")
+        r = json.loads(out)
+        assert [m["name"] for m in r["monitors"]] == ["path"], out
+
+
 def main():
     H.require_root()
     H.require_real_mtr_packet()
