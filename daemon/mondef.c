@@ -22,6 +22,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -396,7 +397,59 @@ struct mondef_parser {
 	struct kv_ctx *where;  /* the "[NAME]" line of each of out's (out.cap entries) */
 	struct mondef cur;         /* the open section */
 	struct kv_ctx section; /* its "[NAME]" line; line 0: none open */
+	size_t *slots;         /* out's names hashed: index + 1 into out.items, 0 empty */
+	size_t n_slots;        /* a power of two, at least twice out.n */
 };
+
+/* FNV-1a of a name. */
+static size_t parser_hash(const char *s)
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 1099511628211ULL;
+	}
+	return (size_t)h;
+}
+
+/* The index in out of the monitor named name, or -1: one probe sequence, not a scan. */
+static long parser_index_find(const struct mondef_parser *p, const char *name)
+{
+	if (!p->n_slots)
+		return -1;
+	for (size_t i = parser_hash(name) & (p->n_slots - 1);; i = (i + 1) & (p->n_slots - 1)) {
+		if (!p->slots[i])
+			return -1;
+		if (strcmp(p->out.items[p->slots[i] - 1].name, name) == 0)
+			return (long)(p->slots[i] - 1);
+	}
+}
+
+/* Put out's entry i in the index, growing it to keep it at most half full.  0 or -ENOMEM. */
+static int parser_index_add(struct mondef_parser *p, size_t i)
+{
+	if (2 * (p->out.n + 1) > p->n_slots) {
+		size_t n = p->n_slots ? 2 * p->n_slots : 64;
+		size_t *slots = calloc(n, sizeof(*slots));
+
+		if (!slots)
+			return -ENOMEM;
+		free(p->slots);
+		p->slots = slots;
+		p->n_slots = n;
+		for (size_t k = 0; k < p->out.n; k++)
+			if (k != i)
+				parser_index_add(p, k);
+	}
+	for (size_t k = parser_hash(p->out.items[i].name) & (p->n_slots - 1);;
+	     k = (k + 1) & (p->n_slots - 1)) {
+		if (!p->slots[k]) {
+			p->slots[k] = i + 1;
+			return 0;
+		}
+	}
+}
 
 /* Check the open section, if any, and add it to the new monitors. */
 static int parser_finish(struct mondef_parser *p)
@@ -420,7 +473,12 @@ static int parser_finish(struct mondef_parser *p)
 	}
 	p->where = w;
 	p->where[p->out.n] = ctx;
-	p->out.items[p->out.n++] = p->cur;
+	p->out.items[p->out.n] = p->cur;
+	if (parser_index_add(p, p->out.n) < 0) {
+		kv_fail(&ctx, "out of memory");
+		return -ENOMEM;
+	}
+	p->out.n++;
 	return 0;
 }
 
@@ -431,7 +489,7 @@ static int parser_header(struct mondef_parser *p, const char *line, size_t len,
 	const char *name = line + 1;
 	size_t n = len - 2;
 	char q[MONDEF_NAME_MAX + 1];
-	const struct mondef *dup;
+	long dup;
 
 	if (len < 2 || line[len - 1] != ']') {
 		kv_quote(q, sizeof(q), line, len);
@@ -443,11 +501,10 @@ static int parser_header(struct mondef_parser *p, const char *line, size_t len,
 		return kv_fail(ctx, "invalid monitor name '%s'", q);
 	if (mondef_set_find(p->old, q))
 		return kv_fail(ctx, "monitor '%s' already defined", q);
-	dup = mondef_set_find(&p->out, q);
-	if (dup)
-		return kv_fail(ctx, "monitor '%s' already defined at %s:%lu", q,
-				   p->where[dup - p->out.items].name,
-				   p->where[dup - p->out.items].line);
+	dup = parser_index_find(p, q);
+	if (dup >= 0)
+		return kv_fail(ctx, "monitor '%s' already defined at %s:%lu", q, p->where[dup].name,
+			       p->where[dup].line);
 	mondef_init(&p->cur, q);
 	p->section = *ctx;
 	return 0;
@@ -614,6 +671,7 @@ int mondef_parse_text(struct mondef_set *set, const char *text, size_t len, cons
 		r = mondef_file_fail(err, name, -ENOMEM, NULL);
 	mondef_set_free(&p.out);
 	free(p.where);
+	free(p.slots);
 	return r;
 }
 
@@ -700,6 +758,7 @@ int mondef_load_dir(struct mondef_set *set, const char *dir, char err[MONDEF_ERR
 		r = mondef_file_fail(err, dir, -ENOMEM, NULL);
 	mondef_set_free(&p.out);
 	free(p.where);
+	free(p.slots);
 	for (size_t i = 0; i < n; i++)
 		free(paths[i]);
 	free(paths);
