@@ -1,9 +1,12 @@
 /*
  * The metrics endpoint, on libevent's evhttp.  Each metrics_listen item is
- * a TCP address (bound by evhttp) or a Unix socket path (bound here: a
- * stale socket file is replaced, anything else at the path is an error;
- * mode socket_mode; removed at stop).  Limits: request headers of 8 KiB,
- * no body, GET and HEAD only, metrics_timeout seconds per exchange.
+ * a TCP address (bound by evhttp) or a Unix socket path (bound here, born
+ * with mode socket_mode; a stale socket file is replaced, a live one or
+ * anything else at the path is an error; removed at stop).  Limits:
+ * request headers of 8 KiB, no body, GET and HEAD only, metrics_timeout
+ * seconds of waiting on a client, HTTPD_SCRAPES_MAX scrapes at once (more
+ * get 503), each holding one chunk of text at a time; out of descriptors,
+ * the listeners pause for a second.
  */
 #include <errno.h>
 #include <event2/buffer.h>
@@ -28,6 +31,8 @@
 #define HTTPD_HEADERS_MAX 8192
 /* Bytes of text written at a time. */
 #define HTTPD_CHUNK (256 * 1024)
+/* Scrapes answered at once; more get 503 (each holds up to a chunk and a cursor). */
+#define HTTPD_SCRAPES_MAX 8
 #define HTTPD_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
 /* A GET /metrics being answered in chunks. */
@@ -44,6 +49,7 @@ static struct {
 	char *paths[CONFIG_LISTEN_MAX];  /* Unix sockets bound here, to remove at stop */
 	int n_paths;
 	struct evconnlistener *levs[CONFIG_LISTEN_MAX]; /* every listener, to pause */
+	int scrapes;                    /* GET /metrics being answered */
 	int n_levs;
 	struct event *resume_ev;
 	struct log_ratelimit emfile_rl;
@@ -52,6 +58,7 @@ static struct {
 /* Forget sc: the connection is gone, or its close callback already cleared. */
 static void scrape_free(struct scrape *sc)
 {
+	H.scrapes--;
 	H.src->end(sc->cursor);
 	promtext_free(&sc->text);
 	free(sc);
@@ -99,7 +106,13 @@ static void scrape_chunk_cb(struct evhttp_connection *conn, void *arg)
 /* GET (or HEAD) /metrics. */
 static void httpd_metrics_cb(struct evhttp_request *req, void *arg)
 {
-	struct scrape *sc = calloc(1, sizeof(*sc));
+	struct scrape *sc;
+
+	if (H.scrapes >= HTTPD_SCRAPES_MAX && evhttp_request_get_command(req) != EVHTTP_REQ_HEAD) {
+		evhttp_send_error(req, HTTP_SERVUNAVAIL, "too many scrapes at once");
+		return;
+	}
+	sc = calloc(1, sizeof(*sc));
 
 	if (sc)
 		sc->cursor = H.src->begin();
@@ -117,6 +130,7 @@ static void httpd_metrics_cb(struct evhttp_request *req, void *arg)
 		evhttp_send_reply(req, HTTP_OK, "OK", NULL);
 		return;
 	}
+	H.scrapes++;
 	sc->req = req;
 	sc->conn = evhttp_request_get_connection(req);
 	evhttp_connection_set_closecb(sc->conn, scrape_closed_cb, sc);

@@ -765,6 +765,32 @@ def test_mtrprobectl_monitor():
         assert [m["name"] for m in r["monitors"]] == ["path"], out
 
 
+def test_scrapes_at_once_are_bounded():
+    """Clients that ask for /metrics and never read hold at most 8 scrapes
+    (each one chunk of text); the 9th gets 503 and the daemon serves on."""
+    many = "".join("[m%d]\ntarget = 127.0.0.8\ncount = 1\nperiod = 60\n"
+                   "timeout = 0.5\n\n" % i for i in range(3000))
+    with fake_daemon("monscrapes", many) as d:
+        idle = []
+        for _ in range(8):
+            s = socket.create_connection(("127.0.0.1", d.port), timeout=10)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+            idle.append(s)
+        time.sleep(1)
+        status, _, body = http_get(
+            http.client.HTTPConnection("127.0.0.1", d.port, timeout=10))
+        assert status == 503, (status, body[:200])
+        r = d.request({"op": "version", "id": 1})
+        assert r["id"] == 1 and "error" not in r, r
+        for s in idle:
+            s.close()
+        H.wait_until(lambda: http_get(http.client.HTTPConnection(
+            "127.0.0.1", d.port, timeout=10))[0] == 200, 10,
+            what="scrapes freed")
+        assert "mtrprobed_monitors 3000\n" in scrape(d.port)
+
+
 def main():
     H.require_root()
     H.require_real_mtr_packet()
