@@ -43,6 +43,13 @@ struct ctl {
  * under --json).
  */
 int ctl_request(struct ctl *ctl, json_t *req, json_t **ret_resp);
+/*
+ * After a request answered by ctl_request(), hand every further line of
+ * the connection (parsed; the caller's reference is borrowed) to fn until
+ * SIGINT (EXIT_OK), the daemon closes the connection (EXIT_OK), or fn
+ * returns an exit status.  Under --json the lines are not printed here.
+ */
+int ctl_follow(struct ctl *ctl, int (*fn)(void *arg, json_t *line), void *arg);
 /* Write s to stdout, control characters shown as '?'. */
 void put_text(const char *s);
 /* Report a command-line mistake; returns EXIT_USAGE. */

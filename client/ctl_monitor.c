@@ -56,6 +56,7 @@ static void monitor_usage(FILE *f)
 	      "       " PROG " monitor rm NAME\n"
 	      "       " PROG " monitor list\n"
 	      "       " PROG " monitor show [--watch] NAME\n"
+	      "       " PROG " monitor events [NAME]\n"
 	      "\n"
 	      "Options of add (the keys of a monitor definition, mtrprobed.conf(5)):\n"
 	      "      --kind ping|trace      (default ping)\n"
@@ -394,6 +395,78 @@ static int monitor_list(struct ctl *ctl, int argc, char **argv)
 	return EXIT_OK;
 }
 
+/* How events are printed. */
+struct event_print {
+	bool json;   /* --json: each as its line */
+};
+
+/* One event: its line under --json, else "TIME MONITOR EVENT details". */
+static int monitor_event_line(void *arg, json_t *ev)
+{
+	const struct event_print *pr = arg;
+	const char *what = json_string_value(json_object_get(ev, "event"));
+	const char *key;
+	time_t t = (time_t)monitor_num(ev, "time");
+	char when[32];
+	json_t *v;
+
+	if (!what)
+		return CONTINUE;
+	if (pr->json) {
+		char *line = json_dumps(ev, JSON_COMPACT);
+
+		if (!line)
+			return oom();
+		puts(line);
+		free(line);
+		fflush(stdout);
+		return CONTINUE;
+	}
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime(&t));
+	printf("%s ", when);
+	put_text(json_string_value(json_object_get(ev, "monitor")));
+	printf(" %s", what);
+	json_object_foreach(ev, key, v) {
+		char *text;
+
+		if (!strcmp(key, "id") || !strcmp(key, "event") || !strcmp(key, "monitor") ||
+		    !strcmp(key, "time"))
+			continue;
+		text = json_is_string(v) ? NULL : json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+		printf(" %s=", key);
+		put_text(json_is_string(v) ? json_string_value(v) : text ? text : "?");
+		free(text);
+	}
+	putchar('\n');
+	fflush(stdout);
+	return CONTINUE;
+}
+
+/* `monitor events [NAME]`: follow the events until interrupted. */
+static int monitor_events(struct ctl *ctl, int argc, char **argv)
+{
+	json_t *req = json_pack("{s:s}", "op", "monitor_events"), *resp, *name;
+	struct event_print pr = { ctl->json };
+	int rc;
+
+	if (argc > 2)
+		return usage_error("monitor events: at most one NAME");
+	if (!req)
+		return oom();
+	if (argc == 2) {
+		rc = arg_string("NAME", argv[1], &name);
+		if (rc != CONTINUE || json_object_set_new(req, "name", name) < 0) {
+			json_decref(req);
+			return rc != CONTINUE ? rc : oom();
+		}
+	}
+	rc = ctl_request(ctl, req, &resp);
+	if (rc != EXIT_OK)
+		return rc;
+	json_decref(resp);
+	return ctl_follow(ctl, monitor_event_line, &pr);
+}
+
 int cmd_monitor(struct ctl *ctl, int argc, char **argv)
 {
 	json_t *resp, *name;
@@ -409,6 +482,8 @@ int cmd_monitor(struct ctl *ctl, int argc, char **argv)
 		return monitor_list(ctl, argc - 1, argv + 1);
 	if (strcmp(argv[1], "show") == 0)
 		return monitor_show(ctl, argc - 1, argv + 1);
+	if (strcmp(argv[1], "events") == 0)
+		return monitor_events(ctl, argc - 1, argv + 1);
 	if (strcmp(argv[1], "rm") != 0)
 		return usage_error("monitor: unknown subcommand '%s'", argv[1]);
 	if (argc != 3)

@@ -534,6 +534,51 @@ int ctl_request(struct ctl *ctl, json_t *req, json_t **ret_resp)
 	return rc;
 }
 
+/* A stream being followed: what each line goes to. */
+struct follow {
+	int (*fn)(void *arg, json_t *line);
+	void *arg;
+};
+
+static int follow_step(void *arg, double *ret_wait, int *ret_input_fd)
+{
+	return interrupted ? EXIT_OK : CONTINUE;
+}
+
+static int follow_line(void *arg, const char *line, size_t len)
+{
+	struct follow *f = arg;
+	json_t *v;
+	int rc = response_decode(line, len, &v);
+
+	if (rc != CONTINUE)
+		return rc;
+	if (f->fn == NULL) {
+		json_decref(v);
+		return CONTINUE;
+	}
+	rc = f->fn(f->arg, v);
+	json_decref(v);
+	return rc;
+}
+
+static int probe_catch_sigint(sigset_t *waitmask);
+
+int ctl_follow(struct ctl *ctl, int (*fn)(void *arg, json_t *line), void *arg)
+{
+	static const struct loop_ops ops = { follow_step, loop_no_input, follow_line };
+	struct follow f = { fn, arg };
+	sigset_t waitmask;
+	int rc = probe_catch_sigint(&waitmask);
+
+	if (rc != CONTINUE)
+		return rc;
+	rc = loop_run(ctl, &ops, &f, &waitmask);
+	if (rc == EXIT_UNREACHABLE && ctl->closed)
+		return EXIT_OK; /* the daemon went away: the stream ended */
+	return rc;
+}
+
 /* Connect, send op with id 1 and wait for its answer into *ret_resp. */
 static int ctl_transact(struct ctl *ctl, const char *op, const char *feature,
 			json_t **ret_resp)

@@ -533,6 +533,7 @@ static void finish(void)
 	}
 	httpd_stop();
 	conn_free_all();
+	request_free();
 	trace_free_all();
 	request_trim();
 	sched_free();

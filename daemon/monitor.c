@@ -47,6 +47,7 @@ static struct {
 } M;
 
 static void monitor_timer_cb(evutil_socket_t fd, short what, void *arg);
+static monitor_event_fn monitor_event_hook;
 static int monitor_start(const struct mondef *d, long owner, double now);
 
 static void monitor_module_init(void)
@@ -126,6 +127,7 @@ static int mcore_set(struct mcore *c, const struct mondef *d)
 	c->interval = d->interval;
 	c->period = d->period;
 	c->timeout = d->timeout;
+	c->loss_threshold = d->loss_threshold;
 	c->hash = mplan_hash(c->text);
 	c->owner = MONITOR_OWNER_FILES;
 	return 0;
@@ -236,12 +238,86 @@ static int monitor_result_index(const char *word)
 	return SCHED_N_RESULTS - 1; /* other */
 }
 
+void monitor_set_event_hook(monitor_event_fn fn)
+{
+	monitor_event_hook = fn;
+}
+
+/* Hand event ev (taken) of m to the hook, with "event", "monitor" and "time" first. */
+static void monitor_emit(const struct monitor *m, const char *what, json_t *ev)
+{
+	json_t *head = json_pack("{s:s,s:s,s:f}", "event", what, "monitor", m->def.name, "time",
+				 (double)time(NULL));
+
+	if (head && ev && json_object_update(head, ev) == 0 && monitor_event_hook)
+		monitor_event_hook(head, m->def.owner);
+	else
+		json_decref(head);
+	json_decref(ev);
+}
+
+/* A path as a JSON array of responders (null for a hop that did not answer). */
+static json_t *monitor_path_json(char (*path)[MP_ADDR_MAX], int hops)
+{
+	json_t *arr = json_array();
+
+	for (int i = 0; i < hops && arr; i++)
+		json_array_append_new(arr, path[i][0] ? json_string(path[i]) : json_null());
+	return arr;
+}
+
+/*
+ * At the start of a ping cycle: the loss over the kept cycles against the
+ * monitor's loss_threshold, and whether the last cycle got any reply;
+ * events for what changed.
+ */
+static void monitor_ping_events(struct monitor *m, struct mstream *s)
+{
+	const struct msample *last = mring_samples(&s->ring, 0);
+	int sent = 0, received = 0, last_sent = 0, last_received = 0;
+	double loss;
+
+	for (int age = 0; age < s->ring.n; age++) {
+		const struct msample *x = mring_samples(&s->ring, age);
+
+		for (int i = 0; i < s->ring.per_cycle; i++) {
+			bool out = x[i].state >= MSAMPLE_REPLY, reply = x[i].state == MSAMPLE_REPLY;
+
+			sent += out;
+			received += reply;
+			if (x == last) {
+				last_sent += out;
+				last_received += reply;
+			}
+		}
+	}
+	if (sent == 0)
+		return;
+	loss = 100.0 * (sent - received) / sent;
+	if ((loss > m->def.loss_threshold) != s->loss_high) {
+		s->loss_high = !s->loss_high;
+		monitor_emit(m, s->loss_high ? "loss-high" : "loss-normal",
+			     json_pack("{s:s,s:f,s:f,s:i}", "address", s->address, "loss_pct", loss,
+				       "threshold_pct", m->def.loss_threshold, "window", sent));
+	}
+	if (last_sent == m->def.count && !last_received && !s->unreachable) {
+		s->unreachable = true;
+		monitor_emit(m, "unreachable", json_pack("{s:s}", "address", s->address));
+	} else if (last_received && s->unreachable) {
+		s->unreachable = false;
+		monitor_emit(m, "recovered", json_pack("{s:s}", "address", s->address));
+	}
+}
+
 /* The address a probe of stream s went to: a new one changes the series' labels. */
 static void monitor_note_address(struct monitor *m, struct mstream *s,
 				 const struct sched_outcome *o)
 {
 	if (!o->address[0] || strcmp(o->address, s->address) == 0)
 		return;
+	if (s->address[0])
+		monitor_emit(m, "address-changed", json_pack("{s:s,s:s}", "old", s->address, "new",
+							    o->address));
 	str_copy(s->address, sizeof(s->address), o->address);
 	s->got_version = o->ip_version;
 	if (monitor_stream_labels(m, s) < 0)
@@ -251,11 +327,21 @@ static void monitor_note_address(struct monitor *m, struct mstream *s,
 /* The current cycle of trace stream s ended: its path is known. */
 static void monitor_trace_end(struct monitor *m, struct mstream *s)
 {
+	json_t *old = monitor_path_json(s->path.path, s->path.hops);
+	uint64_t old_id = s->path.id;
+
 	s->cycle_outstanding = 0;
-	if (mpath_end(&s->path, &m->bounds, (double)time(NULL)))
+	if (mpath_end(&s->path, &m->bounds, (double)time(NULL))) {
 		log_info("monitor %s: path changed to %d hops (id %llu), change %llu", m->def.name,
 			 s->path.hops, (unsigned long long)s->path.id,
 			 (unsigned long long)s->path.changes);
+		monitor_emit(m, "path-changed",
+			     json_pack("{s:o,s:o,s:I,s:I}", "old", old, "new",
+				       monitor_path_json(s->path.path, s->path.hops), "old_path_id",
+				       (json_int_t)old_id, "path_id", (json_int_t)s->path.id));
+		return;
+	}
+	json_decref(old);
 }
 
 /* Count the outcome of TTL first_ttl + i of trace stream s in cycle seq. */
@@ -425,6 +511,8 @@ static void monitor_timer_cb(evutil_socket_t fd, short what, void *arg)
 	if (m->next_probe == 0) {
 		double late = mplan_late(m->due, now);
 
+		for (int s = 0; s < m->n_streams && m->def.kind == MONDEF_PING && m->seq; s++)
+			monitor_ping_events(m, &m->st[s]);
 		m->seq++;
 		m->cycles++;
 		if (late > MONITOR_LATE)

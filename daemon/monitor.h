@@ -61,6 +61,16 @@ enum mp_error monitor_remove(const char *name, long uid, long *ret_owner,
 char *monitor_owner_text(long owner);
 /* Probes per second d schedules: per cycle over its period. */
 double monitor_pps(const struct mondef *d);
+/*
+ * Events of the monitors, handed to fn with the monitor's owner: objects
+ * {"event": WHAT, "monitor": NAME, "time": UNIX, ...} (reference passed):
+ * path-changed (old, new, old_path_id, path_id), loss-high and
+ * loss-normal (address, loss_pct over the kept cycles, threshold_pct,
+ * window: probes counted), unreachable and recovered (address: a whole
+ * cycle without a reply, then a reply), address-changed (old, new).
+ */
+typedef void (*monitor_event_fn)(json_t *event, long owner);
+void monitor_set_event_hook(monitor_event_fn fn);
 /* Stopping: start no more cycles. */
 void monitor_shutdown(void);
 /* Free every monitor, without callbacks (exit path, after the scheduler). */

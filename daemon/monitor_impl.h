@@ -33,7 +33,7 @@ struct mcore {
 	enum mondef_family family;
 	enum mp_protocol protocol;
 	int port, count, first_ttl, max_ttl, size, tos, ttl;
-	double interval, period, timeout;
+	double interval, period, timeout, loss_threshold;
 	uint64_t hash;              /* of text */
 	char *text;                 /* the definition, as mondef_format() writes it */
 	long owner;                 /* MONITOR_OWNER_FILES, or the uid that added it */
@@ -52,6 +52,9 @@ struct mstream {
 	uint64_t results[MON_RESULTS];
 	uint64_t up_seq;             /* newest cycle with an outcome */
 	bool up;                     /* it got a reply */
+	/* Events: the states they report the changes of. */
+	bool loss_high;              /* window loss over the monitor's loss_threshold */
+	bool unreachable;            /* a whole cycle got no reply (and none since) */
 	/* Trace monitors. */
 	struct mpath path;
 	int cycle_outstanding;       /* probes of the current cycle still out */

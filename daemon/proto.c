@@ -344,10 +344,12 @@ static int parse_monitor(const struct field *f, const struct jv *v, struct mp_re
 	return 0;
 }
 
-/* A monitor's name (monitor_remove, monitor_show). */
+/* A monitor's name (monitor_remove, monitor_show: required, min 1; monitor_events: optional). */
 static int parse_monitor_name(const struct field *f, const struct jv *v, struct mp_request *req,
 			      char *errmsg)
 {
+	if (!v && !f->min)
+		return 0; /* optional: every monitor */
 	if (!v)
 		return set_errmsg(errmsg, "%s: required", f->name);
 	if (v->type != JV_STRING || v->len < 1 || v->len > MP_MONITOR_NAME_MAX ||
@@ -386,7 +388,8 @@ static const struct field fields[] = {
 	{ "stream", OPS_TRACE, parse_stream, 0, 0, 0 },
 	{ "feature", OPS_FEATURE, parse_feature, 0, 0, 0 },
 	{ "monitor", OPS(MP_OP_MONITOR_ADD), parse_monitor, 0, 0, 0 },
-	{ "name", OPS_MONITOR_NAME, parse_monitor_name, 0, 0, 0 },
+	{ "name", OPS_MONITOR_NAME, parse_monitor_name, 1, 0, 0 },
+	{ "name", OPS(MP_OP_MONITOR_EVENTS), parse_monitor_name, 0, 0, 0 },
 };
 
 /* Set the defaults of op's options. */

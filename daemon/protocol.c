@@ -16,6 +16,7 @@ static const char *const op_names[MP_OP__COUNT] = {
 	[MP_OP_MONITOR_REMOVE] = "monitor_remove",
 	[MP_OP_MONITOR_LIST] = "monitor_list",
 	[MP_OP_MONITOR_SHOW] = "monitor_show",
+	[MP_OP_MONITOR_EVENTS] = "monitor_events",
 };
 
 static const char *const error_names[MP_ERR__COUNT] = {

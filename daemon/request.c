@@ -31,6 +31,7 @@
 #include "server.h"
 #include "stats.h"
 #include "trace.h"
+#include "util.h"
 
 /* The longest probe answer or error line, without its id. */
 #define ANSWER_MAX 1024
@@ -70,9 +71,19 @@ struct support_pending {
 static const char answer_oom[] =
 	"{\"id\":null,\"error\":{\"code\":\"process-error\",\"message\":\"out of memory\"}}\n";
 
+/* A connection following the monitors' events (one per connection). */
+struct subscriber {
+	uint64_t conn_id;
+	struct mp_id id;          /* the monitor_events request's, on every event */
+	long uid;                 /* sees the events of the monitors it may see */
+	char name[MP_MONITOR_NAME_MAX + 1]; /* one monitor's only, or "" */
+};
+
 static struct {
 	struct log_ratelimit deny_rl;
 	struct freelist records;  /* struct pending, for reuse */
+	struct subscriber *subs;  /* [n_subs], at most one per connection */
+	size_t n_subs;
 } R = { .deny_rl = { .interval = 10, .burst = 10 } };
 
 /* The worst-case bytes held for req until its answer is read. */
@@ -98,6 +109,7 @@ size_t request_cost(const struct mp_request *req)
 		return MONITOR_SHOW_MAX + id;
 	case MP_OP_MONITOR_LIST:
 		return ANSWER_MAX + id + monitor_count() * MONITOR_LIST_ITEM_MAX;
+	case MP_OP_MONITOR_EVENTS:
 	case MP_OP_CHECK_SUPPORT:
 	case MP_OP_CLEAR_DNS_CACHE:
 	case MP_OP_VERSION:
@@ -169,6 +181,16 @@ static void pending_free(struct pending *pd)
 void request_trim(void)
 {
 	freelist_trim(&R.records);
+}
+
+void request_free(void)
+{
+	for (size_t i = 0; i < R.n_subs; i++)
+		mp_id_clear(&R.subs[i].id);
+	free(R.subs);
+	R.subs = NULL;
+	R.n_subs = 0;
+	monitor_set_event_hook(NULL);
 }
 
 /* A probe request ended. */
@@ -282,6 +304,82 @@ static int request_save_monitors(long owner, char msg[MP_ERRMSG_MAX])
 	return 0;
 }
 
+/* A monitor's event: to every subscriber who may see the monitor, if it fits their budget. */
+static void request_monitor_event(json_t *ev, long owner)
+{
+	const char *name = json_string_value(json_object_get(ev, "monitor"));
+
+	for (size_t i = 0; i < R.n_subs; i++) {
+		const struct subscriber *sub = &R.subs[i];
+		size_t len = 0;
+		char *line;
+
+		if ((sub->uid != 0 && owner != MONITOR_OWNER_FILES && owner != sub->uid) ||
+		    (sub->name[0] && (!name || strcmp(sub->name, name) != 0)))
+			continue;
+		json_incref(ev);
+		line = mp_encode_object(&sub->id, ev, &len);
+		if (line)
+			conn_event(sub->conn_id, line, len);
+		free(line);
+	}
+	json_decref(ev);
+}
+
+/* The subscriber of conn_id, or NULL. */
+static struct subscriber *request_subscriber(uint64_t conn_id)
+{
+	for (size_t i = 0; i < R.n_subs; i++)
+		if (R.subs[i].conn_id == conn_id)
+			return &R.subs[i];
+	return NULL;
+}
+
+/* monitor_events: follow the events from now on; answered at once. */
+static void monitor_events_op(struct pending *pd, const struct conn_peer *peer,
+			      const struct mp_request *req)
+{
+	struct subscriber *subs, *sub;
+
+	if (request_subscriber(pd->conn_id)) {
+		answer_error(pd, MP_ERR_INVALID_ARGUMENT,
+			     "op: this connection already follows the monitors' events");
+		return;
+	}
+	subs = realloc(R.subs, (R.n_subs + 1) * sizeof(*subs));
+	if (!subs) {
+		answer_error(pd, MP_ERR_PROCESS, "op: out of memory");
+		return;
+	}
+	R.subs = subs;
+	sub = &R.subs[R.n_subs];
+	memset(sub, 0, sizeof(*sub));
+	if (mp_id_copy(&sub->id, &pd->id) < 0) {
+		answer_error(pd, MP_ERR_PROCESS, "op: out of memory");
+		return;
+	}
+	R.n_subs++;
+	sub->conn_id = pd->conn_id;
+	sub->uid = (long)peer->uid;
+	str_copy(sub->name, sizeof(sub->name), req->monitor_name);
+	answer_object(pd, json_pack("{s:b,s:s}", "following", 1, "name", sub->name));
+}
+
+/* A connection went: it follows nothing any more. */
+static void request_unsubscribe(uint64_t conn_id)
+{
+	struct subscriber *sub = request_subscriber(conn_id);
+
+	if (!sub)
+		return;
+	mp_id_clear(&sub->id);
+	*sub = R.subs[--R.n_subs];
+	if (R.n_subs == 0) {
+		free(R.subs);
+		R.subs = NULL;
+	}
+}
+
 /* monitor_add: start the monitor, keep it, answer its whole definition. */
 static void monitor_add_op(struct pending *pd, const struct conn_peer *peer,
 			   const struct mp_request *req)
@@ -321,6 +419,9 @@ static void monitor_op(struct pending *pd, const struct conn_peer *peer,
 	switch (req->op) {
 	case MP_OP_MONITOR_ADD:
 		monitor_add_op(pd, peer, req);
+		return;
+	case MP_OP_MONITOR_EVENTS:
+		monitor_events_op(pd, peer, req);
 		return;
 	case MP_OP_MONITOR_REMOVE:
 		code = monitor_remove(req->monitor_name, (long)peer->uid, &owner, msg);
@@ -402,6 +503,7 @@ static enum mp_error request_dispatch(struct pending *pd, const struct conn_peer
 	case MP_OP_MONITOR_REMOVE:
 	case MP_OP_MONITOR_LIST:
 	case MP_OP_MONITOR_SHOW:
+	case MP_OP_MONITOR_EVENTS:
 		monitor_op(pd, peer, req);
 		pending_free(pd);
 		return MP_OK;
@@ -460,6 +562,7 @@ static enum conn_take request_line(uint64_t conn_id, const struct conn_peer *pee
 /* A connection closed: end its traces and its probes not yet sent. */
 static void request_gone(uint64_t conn_id)
 {
+	request_unsubscribe(conn_id);
 	trace_owner_gone(conn_id);
 	sched_owner_gone(conn_id);
 }
@@ -474,4 +577,5 @@ void request_setup(void)
 {
 	freelist_init(&R.records, sizeof(struct pending), PENDING_KEPT);
 	conn_setup(&request_conn_hooks);
+	monitor_set_event_hook(request_monitor_event);
 }

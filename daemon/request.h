@@ -17,6 +17,8 @@
 void request_setup(void);
 /* Give back the memory kept for reuse (the daemon is idle). */
 void request_trim(void);
+/* Forget every event subscription (exit path, connections freed). */
+void request_free(void);
 /*
  * The worst-case bytes the daemon holds for req until its answer is read:
  * the answer's size and the working memory of the request.  Pure.

@@ -44,6 +44,7 @@ enum mp_op {
 	MP_OP_MONITOR_REMOVE,
 	MP_OP_MONITOR_LIST,
 	MP_OP_MONITOR_SHOW,
+	MP_OP_MONITOR_EVENTS,
 	MP_OP__COUNT
 };
 
@@ -117,7 +118,7 @@ struct mp_request {
 	struct mp_trace_opts trace;   /* MP_OP_TRACE */
 	char feature[MP_FEATURE_MAX + 1]; /* MP_OP_CHECK_SUPPORT */
 	struct mondef *monitor;           /* MP_OP_MONITOR_ADD: owned, freed by mp_request_clear() */
-	char monitor_name[MP_MONITOR_NAME_MAX + 1]; /* MP_OP_MONITOR_REMOVE, _SHOW */
+	char monitor_name[MP_MONITOR_NAME_MAX + 1]; /* MP_OP_MONITOR_REMOVE, _SHOW; _EVENTS: "" = all */
 };
 
 struct mp_mpls {

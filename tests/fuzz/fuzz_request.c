@@ -247,6 +247,7 @@ static void check_answers(const struct mp_request *req, size_t size)
 		break;
 	case MP_OP_MONITOR_LIST:
 	case MP_OP_MONITOR_SHOW:
+	case MP_OP_MONITOR_EVENTS:
 		break;
 	case MP_OP__COUNT:
 		FUZZ_CHECK(0, "op count");

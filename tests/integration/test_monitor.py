@@ -791,6 +791,71 @@ def test_scrapes_at_once_are_bounded():
         assert "mtrprobed_monitors 3000\n" in scrape(d.port)
 
 
+def next_event(c, what, timeout=15):
+    """The next event named what on client c (others are skipped)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        r = c.recv(timeout=max(0.1, deadline - time.monotonic()))
+        if r.get("event") == what:
+            return r
+    raise AssertionError("no %s event within %ss" % (what, timeout))
+
+
+def test_events_loss_and_reachability():
+    """A loopback target in a namespace of its own stops answering echo
+    requests, then answers again: loss-high and unreachable, then
+    recovered and loss-normal, to a subscriber; another subscriber that
+    follows another monitor gets none of them."""
+    with H.Netns("monev") as ns:
+        d = H.Daemon("monev", workers=1, netns=ns.name,
+                     config={"monitor_history": 3})
+        with d, d.client() as c, d.client() as other:
+            r = c.request({"op": "monitor_events", "id": "ev"})
+            assert r == {"id": "ev", "following": True, "name": ""}, r
+            r = other.request({"op": "monitor_events", "id": 7, "name": "x"})
+            assert r == {"id": 7, "following": True, "name": "x"}, r
+            r = c.request({"op": "monitor_events", "id": 2})
+            assert r["error"] == {
+                "code": "invalid-argument",
+                "message": "op: this connection already follows the "
+                           "monitors' events"}, r
+            assert "error" not in add(d, 3, name="lo", target="127.0.0.1",
+                                      count=2, interval=0.1, period=1,
+                                      timeout=0.3, loss_threshold=20)
+            follower = subprocess.Popen(
+                [H.mtrprobectl_path(), "-s", d.socket, "monitor", "events",
+                 "lo"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            time.sleep(1.5)
+            ns.sysctl("net.ipv4.icmp_echo_ignore_all", 1)
+            ev = next_event(c, "loss-high")
+            assert ev["id"] == "ev" and ev["monitor"] == "lo", ev
+            assert ev["address"] == "127.0.0.1" and ev["threshold_pct"] == 20
+            assert ev["loss_pct"] > 20 and isinstance(ev["time"], float), ev
+            ev = next_event(c, "unreachable")
+            assert (ev["monitor"], ev["address"]) == ("lo", "127.0.0.1"), ev
+            # mtrprobectl monitor events printed both, and stops on SIGINT
+            time.sleep(0.3)
+            follower.send_signal(signal.SIGINT)
+            out, err = follower.communicate(timeout=10)
+            assert follower.returncode == 0, (follower.returncode, err)
+            lines = out.decode().splitlines()
+            stamp = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d "
+            assert len(lines) == 2, lines
+            assert re.match(stamp + r"lo loss-high address=127\.0\.0\.1 "
+                            r"loss_pct=[0-9.]+ threshold_pct=20\.0 "
+                            r"window=\d+$", lines[0]), lines
+            assert re.match(stamp + r"lo unreachable address=127\.0\.0\.1$",
+                            lines[1]), lines
+            ns.sysctl("net.ipv4.icmp_echo_ignore_all", 0)
+            ev = next_event(c, "recovered")
+            assert (ev["monitor"], ev["address"]) == ("lo", "127.0.0.1"), ev
+            # the window (3 cycles) forgets the lost ones as they leave it
+            ev = next_event(c, "loss-normal")
+            assert ev["loss_pct"] <= 20 and ev["window"] == 6, ev
+            d.request({"op": "monitor_remove", "id": 4, "name": "lo"})
+            other.assert_nothing_more(wait=0.5)
+
+
 def main():
     H.require_root()
     H.require_real_mtr_packet()

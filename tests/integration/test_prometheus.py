@@ -159,7 +159,11 @@ def test_route_change_and_loss_seen_by_prometheus():
         os.mkdir(mdir)
         with open(os.path.join(mdir, "m.conf"), "w") as f:
             f.write(MONITORS)
-        with d, Prometheus(topo.ns["h"], "127.0.0.1:%d" % port) as prom:
+        with d, Prometheus(topo.ns["h"], "127.0.0.1:%d" % port) as prom, \
+                d.client() as events:
+            r = events.request({"op": "monitor_events", "id": "e",
+                                "name": "dpath"})
+            assert r == {"id": "e", "following": True, "name": "dpath"}, r
             # the path through r2, every ping answered
             H.wait_until(lambda: prom.query(
                 'mtrprobed_trace_hops{monitor="dpath"} == 3'), 20,
@@ -199,6 +203,15 @@ def test_route_change_and_loss_seen_by_prometheus():
                 what="r3 at TTL 2")
             assert prom.query('mtrprobed_trace_hop_info{monitor="dpath",'
                               'ttl="2",responder="%s"}' % R2) == []
+            # the subscriber saw the change, hop by hop
+            while True:
+                ev = events.recv(timeout=10)
+                if ev.get("event") == "path-changed":
+                    break
+            assert ev["id"] == "e" and ev["monitor"] == "dpath", ev
+            assert ev["old"] == ["198.51.100.1", R2, D], ev
+            assert ev["new"] == ["198.51.100.1", R3, D], ev
+            assert ev["old_path_id"] != ev["path_id"], ev
             assert prom.one('count(mtrprobed_trace_hop_rtt_seconds_bucket'
                             '{monitor="dpath"})') == series, \
                 "the route change created hop histogram series"
