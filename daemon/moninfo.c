@@ -162,13 +162,19 @@ bool monitor_metrics_part(struct promtext *p, struct monitor_cursor *c, size_t b
 			promtext_family(p, monitor_families[c->family].name,
 					monitor_families[c->family].type,
 					monitor_families[c->family].help);
-		/* Monitors in key order: resume past the last one written. */
-		for (m = monitor_first(); m && m->key <= c->after; m = monitor_next(m))
-			;
+		/* Monitors in key order: resume past the last one written (at once
+		 * when none stopped since, else by a scan). */
+		if (c->after && c->gen == monitor_generation())
+			m = (struct monitor *)c->next;
+		else
+			for (m = monitor_first(); m && m->key <= c->after; m = monitor_next(m))
+				;
 		for (; m && p->len < budget; m = monitor_next(m)) {
 			monitor_samples(p, &lab, (enum mfam)c->family, m);
 			c->after = m->key;
 		}
+		c->next = m;
+		c->gen = monitor_generation();
 		if (!m) {
 			c->family++;
 			c->after = 0;

@@ -42,6 +42,7 @@ static struct {
 	struct monitor_list detached; /* removed, waiting for outcomes */
 	size_t n;
 	uint64_t next_key;
+	uint64_t stopped;             /* monitors stopped since start */
 	double epoch;                 /* when the first monitor was set up */
 	bool init, stopping;
 } M;
@@ -539,6 +540,7 @@ static void monitor_timer_cb(evutil_socket_t fd, short what, void *arg)
 /* Stop m: free it now, or once its outstanding probes have ended. */
 static void monitor_stop(struct monitor *m)
 {
+	M.stopped++;
 	TAILQ_REMOVE(&M.list, m, link);
 	M.n--;
 	event_del(&m->timer);
@@ -796,6 +798,11 @@ struct monitor *monitor_first(void)
 {
 	monitor_module_init();
 	return TAILQ_FIRST(&M.list);
+}
+
+uint64_t monitor_generation(void)
+{
+	return M.stopped;
 }
 
 struct monitor *monitor_next(const struct monitor *m)

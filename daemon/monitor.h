@@ -93,6 +93,8 @@ json_t *monitor_show_json(const char *name, long uid, enum mp_error *ret_err,
 struct monitor_cursor {
 	int family;       /* the family being written */
 	uint64_t after;   /* the key of the last monitor written in it, 0: none yet */
+	const void *next; /* the monitor after it, valid while no monitor stopped since */
+	uint64_t gen;     /* monitors stopped when next was taken */
 };
 /*
  * Append the monitor metric families to p from cursor c on, until p holds

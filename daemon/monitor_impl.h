@@ -82,5 +82,8 @@ TAILQ_HEAD(monitor_list, monitor);
 /* The running monitors, in the order they started (keys ascending). */
 struct monitor *monitor_first(void);
 struct monitor *monitor_next(const struct monitor *m);
+/* Monitors stopped since start: a pointer to a running monitor taken at an
+ * equal count still points at a running monitor. */
+uint64_t monitor_generation(void);
 
 #endif

@@ -147,6 +147,11 @@ void promtext_format_double(char buf[32], double v)
 		strcpy(buf, v > 0 ? "+Inf" : "-Inf");
 		return;
 	}
+	/* Whole numbers (counts, times of day) need no digit search. */
+	if (v == floor(v) && fabs(v) < 1e15) {
+		snprintf(buf, 32, "%.0f", v);
+		return;
+	}
 	/*
 	 * The fewest significant digits that read back exactly, among 15 to 17
 	 * (%g drops trailing zeros: 0.1 is "0.1"); shorter forms first when
@@ -203,10 +208,22 @@ void promtext_histogram(struct promtext *p, const char *name, const char *labels
 	char num[32];
 	uint64_t cum = 0;
 
+	size_t name_len = strlen(name), labels_len = strlen(labels);
+
 	promtext_le_texts(p, b);
 	for (int i = 0; i <= b->n; i++) {
+		const char *le = i < b->n ? p->le[i] : "le=\"+Inf\"";
+
+		/* name_bucket{labels,le="..."} N, the lengths measured once */
 		cum += h->bucket[i];
-		promtext_head(p, name, "_bucket", labels, i < b->n ? p->le[i] : "le=\"+Inf\"");
+		promtext_add(p, name, name_len);
+		promtext_add(p, "_bucket{", 8);
+		if (labels_len) {
+			promtext_add(p, labels, labels_len);
+			promtext_add(p, ",", 1);
+		}
+		promtext_str(p, le);
+		promtext_add(p, "} ", 2);
 		promtext_u64_value(p, cum);
 	}
 	promtext_head(p, name, "_sum", labels, "");
