@@ -583,10 +583,6 @@ int ctl_follow(struct ctl *ctl, int (*fn)(void *arg, json_t *line), void *arg)
 static int ctl_transact(struct ctl *ctl, const char *op, const char *feature,
 			json_t **ret_resp)
 {
-	static const struct loop_ops ops = {
-		loop_no_step, loop_no_input, single_line,
-	};
-	struct single s = { .ctl = ctl };
 	json_t *req, *fv = NULL;
 	int rc;
 
@@ -595,23 +591,16 @@ static int ctl_transact(struct ctl *ctl, const char *op, const char *feature,
 		if (rc != CONTINUE)
 			return rc;
 	}
-	req = json_pack("{s:s, s:i}", "op", op, "id", 1);
+	req = json_pack("{s:s}", "op", op);
 	if (!req) {
 		json_decref(fv);
 		return oom();
 	}
-	if (fv && json_object_set_new(req, "feature", fv) < 0) {
+	if (fv && json_object_set_new(req, "feature", fv) < 0) { /* fv taken either way */
 		json_decref(req);
 		return oom();
 	}
-	rc = ctl_connect_send(ctl, req);
-	json_decref(req);
-	if (rc != CONTINUE)
-		return rc;
-	rc = loop_run(ctl, &ops, &s, NULL);
-	if (rc == EXIT_OK)
-		*ret_resp = s.resp;
-	return rc;
+	return ctl_request(ctl, req, ret_resp);
 }
 
 /* Parse the options of a command that takes only --help and nargs
