@@ -6,8 +6,9 @@
  * fixed by the monitor's name (mplan), and keep their cadence: a cycle
  * that starts late is counted as late, and the next one is still due one
  * period after the late one's schedule.  Probes go to the scheduler under
- * the monitor's own owner key (root's shares), so that the dispatcher
- * serves monitors and clients round-robin.
+ * the monitor's own owner key, so that the dispatcher serves monitors and
+ * clients round-robin: the files' monitors as root, a user's monitors as
+ * that user (held to the user's shares and rates like its requests).
  *
  * A monitor removed while probes of it are still out stays, detached and
  * silent, until their outcomes have come back.
@@ -452,7 +453,9 @@ static void monitor_opts(const struct monitor *m, struct mp_probe_opts *o)
 /* Submit probe i (with options o) of the current cycle on stream s. */
 static void monitor_submit(struct monitor *m, int s, int i, struct mp_probe_opts *o)
 {
-	struct sched_owner owner = { .key = m->key, .uid = 0, .exempt = true };
+	/* The files' monitors probe as root; a user's as that user (shares, rates). */
+	uid_t uid = m->def.owner == MONITOR_OWNER_FILES ? 0 : (uid_t)m->def.owner;
+	struct sched_owner owner = { .key = m->key, .uid = uid, .exempt = uid == 0 };
 	char errmsg[MP_ERRMSG_MAX];
 	struct sched_outcome fail = { .msg = errmsg, .address = "" };
 

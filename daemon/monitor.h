@@ -1,8 +1,9 @@
 /*
  * Monitors: targets the daemon probes by itself, cycle after cycle, with
  * their history, histograms and counters.  Each monitor's probes go
- * through the scheduler under an owner of their own (root's shares and
- * rates), beside the one-shot requests of the clients.
+ * through the scheduler under an owner of their own, with the shares and
+ * rates of root (the files' monitors) or of the user who added it, beside
+ * the one-shot requests of the clients.
  */
 #ifndef MTRPROBED_MONITOR_H
 #define MTRPROBED_MONITOR_H

@@ -856,6 +856,56 @@ def test_events_loss_and_reachability():
             other.assert_nothing_more(wait=0.5)
 
 
+def test_user_monitor_held_to_the_users_rate():
+    """A user's monitor probes as that user: uid_max_pps = 2 lets about 2
+    of its 10 probes a second out; the rest wait and end overloaded at
+    their timeout, counted under "other", neither sent nor lost."""
+    import pwd
+    try:
+        nobody = pwd.getpwnam("nobody")
+    except KeyError:
+        H.skip("no user 'nobody' to connect as")
+    fake = H.FakeMtrPacket(tag="monratefake")
+    port = H.free_port()
+    d = H.Daemon("monrate", workers=1, mtr_packet=fake.path, config={
+        "uid_max_pps": 2, "socket_mode": "0666",
+        "metrics_listen": "127.0.0.1:%d" % port})
+    os.chmod(d.dir, 0o755)
+    with d:
+        code = ("import json, socket, sys\n"
+                "s = socket.socket(socket.AF_UNIX)\n"
+                "s.connect(sys.argv[1])\n"
+                "s.sendall(sys.stdin.read().encode())\n"
+                "sys.stdout.write(s.makefile().readline())\n")
+        req = {"op": "monitor_add", "id": 1, "monitor": {
+            "name": "busy", "target": "127.0.0.1", "count": 10,
+            "interval": 0.01, "period": 1, "timeout": 0.5}}
+        p = subprocess.run(["python3", "-c", code, d.socket],
+                           input=(json.dumps(req) + "\n").encode(),
+                           capture_output=True, timeout=30,
+                           user=nobody.pw_uid, group=nobody.pw_gid)
+        assert json.loads(p.stdout)["owner"] == nobody.pw_uid, p
+        time.sleep(4.2)
+        samples, _ = parse(scrape(port))
+        cycles = value(samples, "mtrprobed_monitor_cycles_total",
+                       monitor="busy")
+        sent = value(samples, "mtrprobed_monitor_probes_sent_total",
+                     monitor="busy")
+        other = value(samples, "mtrprobed_monitor_probe_results_total",
+                      monitor="busy", result="other")
+        # 2 probes/s (and a burst of one): far below the 10 a cycle asks
+        H.log("cycles %d sent %d other %d" % (cycles, sent, other))
+        assert 4 <= cycles <= 5, cycles
+        assert 2 <= sent <= 2 * cycles + 2, (sent, cycles)
+        assert other >= 10 * (cycles - 1) - sent - 10, (other, sent, cycles)
+        # a probe let out just before its deadline may end no-reply there
+        reply = value(samples, "mtrprobed_monitor_probe_results_total",
+                      monitor="busy", result="reply")
+        no_reply = value(samples, "mtrprobed_monitor_probe_results_total",
+                         monitor="busy", result="no-reply")
+        assert reply + no_reply == sent and reply >= 2, (reply, no_reply)
+
+
 def main():
     H.require_root()
     H.require_real_mtr_packet()
