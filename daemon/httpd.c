@@ -64,10 +64,18 @@ static void scrape_free(struct scrape *sc)
 	free(sc);
 }
 
-/* The client went away in the middle of the answer. */
+/*
+ * The connection is going.  When the client went away in the middle of
+ * the answer, evhttp let go of the request, which is then ours to end
+ * (that frees it); at evhttp_free() the connection frees it itself.
+ */
 static void scrape_closed_cb(struct evhttp_connection *conn, void *arg)
 {
-	scrape_free(arg);
+	struct scrape *sc = arg;
+
+	if (!evhttp_request_get_connection(sc->req))
+		evhttp_send_reply_end(sc->req);
+	scrape_free(sc);
 }
 
 /* The last chunk went out (or the first is due): write the next, or end. */

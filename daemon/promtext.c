@@ -137,19 +137,22 @@ void promtext_u64(struct promtext *p, const char *name, const char *labels, uint
 	promtext_u64_value(p, v);
 }
 
-void promtext_format_double(char buf[32], double v)
+/* v's text into out: the specials, whole numbers, else the shortest of 15-17 digits. */
+static void promtext_double_text(char out[static 32], double v)
 {
+	char shorter[32];
+
 	if (isnan(v)) {
-		strcpy(buf, "NaN");
+		strcpy(out, "NaN");
 		return;
 	}
 	if (isinf(v)) {
-		strcpy(buf, v > 0 ? "+Inf" : "-Inf");
+		strcpy(out, v > 0 ? "+Inf" : "-Inf");
 		return;
 	}
 	/* Whole numbers (counts, times of day) need no digit search. */
 	if (v == floor(v) && fabs(v) < 1e15) {
-		snprintf(buf, 32, "%.0f", v);
+		snprintf(out, 32, "%.0f", v);
 		return;
 	}
 	/*
@@ -157,24 +160,30 @@ void promtext_format_double(char buf[32], double v)
 	 * (%g drops trailing zeros: 0.1 is "0.1"); shorter forms first when
 	 * 15 reads back, as the bounds of histograms do.
 	 */
-	snprintf(buf, 32, "%.15g", v);
-	if (strtod(buf, NULL) == v) {
+	snprintf(out, 32, "%.15g", v);
+	if (strtod(out, NULL) == v) {
 		for (int prec = 1; prec < 15; prec++) {
-			char shorter[32];
-
 			snprintf(shorter, sizeof(shorter), "%.*g", prec, v);
-			if (strlen(shorter) >= strlen(buf))
+			if (strlen(shorter) >= strlen(out))
 				break;
 			if (strtod(shorter, NULL) == v) {
-				strcpy(buf, shorter);
+				memcpy(out, shorter, sizeof(shorter));
 				break;
 			}
 		}
 		return;
 	}
-	snprintf(buf, 32, "%.16g", v);
-	if (strtod(buf, NULL) != v)
-		snprintf(buf, 32, "%.17g", v);
+	snprintf(out, 32, "%.16g", v);
+	if (strtod(out, NULL) != v)
+		snprintf(out, 32, "%.17g", v);
+}
+
+void promtext_format_double(char buf[static 32], double v)
+{
+	char out[32];
+
+	promtext_double_text(out, v);
+	memcpy(buf, out, sizeof(out));
 }
 
 void promtext_double(struct promtext *p, const char *name, const char *labels, double v)

@@ -45,6 +45,6 @@ void promtext_double(struct promtext *p, const char *name, const char *labels, d
 void promtext_histogram(struct promtext *p, const char *name, const char *labels,
 			const struct mhist *h, const struct mhist_bounds *b);
 /* Format v as Prometheus expects (shortest text that reads back as v). */
-void promtext_format_double(char buf[32], double v);
+void promtext_format_double(char buf[static 32], double v);
 
 #endif
