@@ -197,6 +197,14 @@ static int monitor_add(struct ctl *ctl, int argc, char **argv)
 	return EXIT_OK;
 }
 
+/* Spaces after s to fill a column of width (none when s is as wide). */
+static int monitor_pad(const char *s, int width)
+{
+	int n = s ? (int)strlen(s) : 1;
+
+	return n < width ? width - n : 0;
+}
+
 /* A number of an object, or NAN. */
 static double monitor_num(json_t *obj, const char *key)
 {
@@ -256,7 +264,7 @@ static void monitor_show_path(json_t *path)
 
 		printf("  %3.0f. ", monitor_num(h, "ttl"));
 		put_text(r && *r ? r : "???");
-		printf("%*s %6.0f %6.0f %7.1f ", (int)(40 - (r && *r ? strlen(r) : 3)), "", sent,
+		printf("%*s %6.0f %6.0f %7.1f ", monitor_pad(r && *r ? r : "???", 40), "", sent,
 		       recv, sent > 0 ? 100.0 * (sent - recv) / sent : 0.0);
 		if (isnan(avg))
 			puts("        -");
@@ -319,8 +327,10 @@ static int monitor_show(struct ctl *ctl, int argc, char **argv)
 	rc = arg_string("NAME", argv[optind], &name);
 	if (rc != CONTINUE)
 		return rc;
-	if (watch)
-		mpc_signal_set(SIGINT, monitor_on_sigint);
+	if (watch && mpc_signal_set(SIGINT, monitor_on_sigint) < 0) {
+		json_decref(name);
+		return oom();
+	}
 	for (;;) {
 		double period;
 
@@ -332,8 +342,11 @@ static int monitor_show(struct ctl *ctl, int argc, char **argv)
 			monitor_print(resp);
 		period = monitor_num(json_object_get(resp, "monitor"), "period");
 		json_decref(resp);
+		fflush(stdout);
 		if (!watch)
 			break;
+		if (!(period >= 1))
+			period = 1;
 		for (double t = 0; t < period && !monitor_interrupted; t += 0.1)
 			nanosleep(&(struct timespec){ 0, 100000000 }, NULL);
 		if (monitor_interrupted)
@@ -376,10 +389,10 @@ static int monitor_list(struct ctl *ctl, int argc, char **argv)
 			else
 				snprintf(own, sizeof(own), "files");
 			put_text(name ? name : "?");
-			printf("%*s %-5s ", (int)(24 - (name ? strlen(name) : 1)), "",
+			printf("%*s %-5s ", monitor_pad(name, 24), "",
 			       json_string_value(json_object_get(m, "kind")));
 			put_text(target ? target : "?");
-			printf("%*s %-6s %8g %8.0f", (int)(24 - (target ? strlen(target) : 1)), "", own,
+			printf("%*s %-6s %8g %8.0f", monitor_pad(target, 24), "", own,
 			       monitor_num(m, "period"), monitor_num(m, "cycles"));
 			if (isnan(loss))
 				printf(" %7s", "-");

@@ -536,13 +536,17 @@ int ctl_request(struct ctl *ctl, json_t *req, json_t **ret_resp)
 
 /* A stream being followed: what each line goes to. */
 struct follow {
+	struct ctl *ctl;
 	int (*fn)(void *arg, json_t *line);
 	void *arg;
 };
 
+/* Stop at SIGINT, or once the daemon closed the connection (the stream ended). */
 static int follow_step(void *arg, double *ret_wait, int *ret_input_fd)
 {
-	return interrupted ? EXIT_OK : CONTINUE;
+	const struct follow *f = arg;
+
+	return interrupted || f->ctl->closed ? EXIT_OK : CONTINUE;
 }
 
 static int follow_line(void *arg, const char *line, size_t len)
@@ -567,16 +571,21 @@ static int probe_catch_sigint(sigset_t *waitmask);
 int ctl_follow(struct ctl *ctl, int (*fn)(void *arg, json_t *line), void *arg)
 {
 	static const struct loop_ops ops = { follow_step, loop_no_input, follow_line };
-	struct follow f = { fn, arg };
+	struct follow f = { ctl, fn, arg };
 	sigset_t waitmask;
-	int rc = probe_catch_sigint(&waitmask);
+	const char *line;
+	size_t len;
+	int rc = probe_catch_sigint(&waitmask), r;
 
 	if (rc != CONTINUE)
 		return rc;
-	rc = loop_run(ctl, &ops, &f, &waitmask);
-	if (rc == EXIT_UNREACHABLE && ctl->closed)
-		return EXIT_OK; /* the daemon went away: the stream ended */
-	return rc;
+	/* Lines that came in the same read as the answer first. */
+	while ((r = mpc_conn_next_line(&ctl->conn, &line, &len)) > 0) {
+		rc = follow_line(&f, line, len);
+		if (rc != CONTINUE)
+			return rc;
+	}
+	return loop_run(ctl, &ops, &f, &waitmask);
 }
 
 /* Connect, send op with id 1 and wait for its answer into *ret_resp. */

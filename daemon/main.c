@@ -203,18 +203,24 @@ static int monitors_load(const struct mp_config *cfg, struct mondef_set *ret,
 	return 0;
 }
 
-/* The monitors of one user's state file: started again. */
+/* The monitors of one user's state file: started again; those refused kept aside. */
 static void state_monitors_cb(void *arg, long uid, struct mondef_set *set)
 {
-	char err[MONDEF_ERR_MAX], msg[MP_ERRMSG_MAX];
+	char err[MONDEF_ERR_MAX], msg[MP_ERRMSG_MAX], text[8192];
 
 	for (size_t i = 0; i < set->n; i++) {
 		const struct mondef *d = &set->items[i];
 
 		if (monitor_supported(d, err) < 0)
-			log_error("state: monitor %s of uid %ld not started: %s", d->name, uid, err);
-		else if (monitor_add(d, uid, msg) != MP_OK)
-			log_error("state: monitor %s of uid %ld not started: %s", d->name, uid, msg);
+			snprintf(msg, sizeof(msg), "%.200s", err);
+		else if (monitor_add(d, uid, msg) == MP_OK)
+			continue;
+		log_error("state: monitor %s of uid %ld not started: %s; kept in %s/monitors/%ld.refused",
+			  d->name, uid, msg, srv.cfg.state_dir, uid);
+		if (mondef_format(d, text, sizeof(text) - 1) < 0 ||
+		    mstore_keep_refused(srv.cfg.state_dir, uid, strcat(text, "\n"), err) < 0)
+			log_error("state: monitor %s of uid %ld could not be kept aside: %s", d->name,
+				  uid, err);
 	}
 }
 

@@ -158,10 +158,12 @@ bool monitor_metrics_part(struct promtext *p, struct monitor_cursor *c, size_t b
 			done = true;
 			break;
 		}
-		if (c->after == 0)
+		if (!c->header) {
 			promtext_family(p, monitor_families[c->family].name,
 					monitor_families[c->family].type,
 					monitor_families[c->family].help);
+			c->header = true;
+		}
 		/* Monitors in key order: resume past the last one written (at once
 		 * when none stopped since, else by a scan). */
 		if (c->after && c->gen == monitor_generation())
@@ -178,6 +180,7 @@ bool monitor_metrics_part(struct promtext *p, struct monitor_cursor *c, size_t b
 		if (!m) {
 			c->family++;
 			c->after = 0;
+			c->header = false;
 		}
 	}
 	promtext_free(&lab);

@@ -270,27 +270,31 @@ static json_t *monitor_path_json(char (*path)[MP_ADDR_MAX], int hops)
 
 /*
  * At the start of a ping cycle: the loss over the kept cycles against the
- * monitor's loss_threshold, and whether the last cycle got any reply;
- * events for what changed.
+ * monitor's loss_threshold, and whether the newest cycle whose probes have
+ * all ended got any reply; events for what changed.
  */
 static void monitor_ping_events(struct monitor *m, struct mstream *s)
 {
-	const struct msample *last = mring_samples(&s->ring, 0);
+	const struct msample *last = NULL;
 	int sent = 0, received = 0, last_sent = 0, last_received = 0;
 	double loss;
 
 	for (int age = 0; age < s->ring.n; age++) {
 		const struct msample *x = mring_samples(&s->ring, age);
+		int out = 0, replies = 0, pending = 0;
 
 		for (int i = 0; i < s->ring.per_cycle; i++) {
-			bool out = x[i].state >= MSAMPLE_REPLY, reply = x[i].state == MSAMPLE_REPLY;
-
-			sent += out;
-			received += reply;
-			if (x == last) {
-				last_sent += out;
-				last_received += reply;
-			}
+			out += x[i].state >= MSAMPLE_REPLY;
+			replies += x[i].state == MSAMPLE_REPLY;
+			pending += x[i].state == MSAMPLE_PENDING;
+		}
+		sent += out;
+		received += replies;
+		/* reachability from the newest cycle whose probes all ended */
+		if (!last && !pending && out) {
+			last = x;
+			last_sent = out;
+			last_received = replies;
 		}
 	}
 	if (sent == 0)
@@ -302,10 +306,10 @@ static void monitor_ping_events(struct monitor *m, struct mstream *s)
 			     json_pack("{s:s,s:f,s:f,s:i}", "address", s->address, "loss_pct", loss,
 				       "threshold_pct", m->def.loss_threshold, "window", sent));
 	}
-	if (last_sent == m->def.count && !last_received && !s->unreachable) {
+	if (last && last_sent == m->def.count && !last_received && !s->unreachable) {
 		s->unreachable = true;
 		monitor_emit(m, "unreachable", json_pack("{s:s}", "address", s->address));
-	} else if (last_received && s->unreachable) {
+	} else if (last && last_received && s->unreachable) {
 		s->unreachable = false;
 		monitor_emit(m, "recovered", json_pack("{s:s}", "address", s->address));
 	}
@@ -756,8 +760,8 @@ enum mp_error monitor_add(const struct mondef *d, long owner, char err[MP_ERRMSG
 	return MP_OK;
 }
 
-enum mp_error monitor_remove(const char *name, long uid, long *ret_owner,
-			     char err[MP_ERRMSG_MAX])
+enum mp_error monitor_removable(const char *name, long uid, long *ret_owner,
+				char err[MP_ERRMSG_MAX])
 {
 	struct monitor *m;
 
@@ -774,18 +778,27 @@ enum mp_error monitor_remove(const char *name, long uid, long *ret_owner,
 		return MP_ERR_PERMISSION_DENIED;
 	}
 	*ret_owner = m->def.owner;
-	monitor_stop(m);
 	return MP_OK;
 }
 
-char *monitor_owner_text(long owner)
+enum mp_error monitor_remove(const char *name, long uid, long *ret_owner,
+			     char err[MP_ERRMSG_MAX])
+{
+	enum mp_error r = monitor_removable(name, uid, ret_owner, err);
+
+	if (r == MP_OK)
+		monitor_stop(monitor_find(name));
+	return r;
+}
+
+char *monitor_owner_text(long owner, const char *except)
 {
 	struct promtext p = { 0 };
 	struct monitor *m;
 
 	monitor_module_init();
 	TAILQ_FOREACH(m, &M.list, link) {
-		if (m->def.owner != owner)
+		if (m->def.owner != owner || (except && strcmp(m->def.name, except) == 0))
 			continue;
 		promtext_add(&p, m->def.text, strlen(m->def.text));
 		promtext_add(&p, "\n", 1);

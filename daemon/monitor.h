@@ -55,11 +55,15 @@ enum mp_error monitor_add(const struct mondef *d, long owner, char err[MP_ERRMSG
  */
 enum mp_error monitor_remove(const char *name, long uid, long *ret_owner,
 			     char err[MP_ERRMSG_MAX]);
+/* The checks of monitor_remove() alone: MP_OK (and *ret_owner) if it would stop name. */
+enum mp_error monitor_removable(const char *name, long uid, long *ret_owner,
+				char err[MP_ERRMSG_MAX]);
 /*
- * The definitions of owner's monitors, as the files hold them (malloc'd,
- * "" when none; NULL when out of memory).
+ * The definitions of owner's monitors but the one named except (NULL:
+ * none left out), as the files hold them (malloc'd, "" when none; NULL
+ * when out of memory).
  */
-char *monitor_owner_text(long owner);
+char *monitor_owner_text(long owner, const char *except);
 /* Probes per second d schedules: per cycle over its period. */
 double monitor_pps(const struct mondef *d);
 /*
@@ -96,6 +100,7 @@ struct monitor_cursor {
 	uint64_t after;   /* the key of the last monitor written in it, 0: none yet */
 	const void *next; /* the monitor after it, valid while no monitor stopped since */
 	uint64_t gen;     /* monitors stopped when next was taken */
+	bool header;      /* the family's HELP and TYPE lines are written */
 };
 /*
  * Append the monitor metric families to p from cursor c on, until p holds

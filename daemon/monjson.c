@@ -152,7 +152,7 @@ int monjson_read(json_t *obj, struct mondef *d, char err[MONDEF_ERR_MAX])
 {
 	struct mondef_set set = { 0 };
 	struct monjson_text *t = malloc(sizeof(*t));
-	char perr[MONDEF_ERR_MAX];
+	char perr[MONDEF_ERR_MAX] = "";
 	int r;
 
 	if (!t)

@@ -13,6 +13,29 @@
 #include "daemon/kvtext.h"
 
 #define MSTORE_SUBDIR "monitors"
+/* The largest uid a file may name ((uid_t)-1 is no uid). */
+#define MSTORE_UID_MAX 4294967294L
+
+/*
+ * Whether path is a real directory (not a symlink) of the daemon's own
+ * user that nobody else may write in: the daemon writes and renames in
+ * it, maybe as root.  0, or -EPERM (-errno) with a message in err.
+ */
+static int mstore_dir_ok(const char *path, char err[MONDEF_ERR_MAX])
+{
+	struct stat st;
+
+	if (lstat(path, &st) < 0) {
+		snprintf(err, MONDEF_ERR_MAX, "%.300s: %s", path, strerror(errno));
+		return -errno;
+	}
+	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 022)) {
+		snprintf(err, MONDEF_ERR_MAX,
+			 "%.300s: not a directory of the daemon's own user closed to others", path);
+		return -EPERM;
+	}
+	return 0;
+}
 
 /* Write all of text to fd.  0 or -errno. */
 static int mstore_write_all(int fd, const char *text, size_t len)
@@ -58,6 +81,11 @@ int mstore_save(const char *state_dir, long uid, const char *text, char err[MOND
 		snprintf(err, MONDEF_ERR_MAX, "%.300s: %s", dir, strerror(-r));
 		return r;
 	}
+	r = mstore_dir_ok(state_dir, err);
+	if (r == 0)
+		r = mstore_dir_ok(dir, err);
+	if (r < 0)
+		return r;
 	if (!*text) {
 		if (unlink(path) < 0 && errno != ENOENT) {
 			r = -errno;
@@ -88,6 +116,28 @@ int mstore_save(const char *state_dir, long uid, const char *text, char err[MOND
 	return r;
 }
 
+int mstore_keep_refused(const char *state_dir, long uid, const char *text,
+			char err[MONDEF_ERR_MAX])
+{
+	char path[4200];
+	int fd, r;
+
+	snprintf(path, sizeof(path), "%s/%s/%ld.refused", state_dir, MSTORE_SUBDIR, uid);
+	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		r = -errno;
+		snprintf(err, MONDEF_ERR_MAX, "%.300s: %s", path, strerror(-r));
+		return r;
+	}
+	r = mstore_write_all(fd, text, strlen(text));
+	if (r == 0 && fsync(fd) < 0)
+		r = -errno;
+	close(fd);
+	if (r < 0)
+		snprintf(err, MONDEF_ERR_MAX, "%.300s: %s", path, strerror(-r));
+	return r;
+}
+
 /* The uid a file name "UID.conf" names, or -1. */
 static long mstore_uid(const char *name)
 {
@@ -98,7 +148,7 @@ static long mstore_uid(const char *name)
 		return -1;
 	errno = 0;
 	uid = strtol(name, &end, 10);
-	if (errno || strcmp(end, ".conf") != 0 || uid < 0)
+	if (errno || strcmp(end, ".conf") != 0 || uid < 0 || uid > MSTORE_UID_MAX)
 		return -1;
 	return uid;
 }
@@ -110,12 +160,16 @@ void mstore_load(const char *state_dir, mstore_fn fn, mstore_err_fn bad, void *a
 	DIR *d;
 
 	snprintf(dir, sizeof(dir), "%s/%s", state_dir, MSTORE_SUBDIR);
+	if (access(dir, F_OK) < 0 && errno == ENOENT)
+		return;
+	if (mstore_dir_ok(state_dir, err) < 0 || mstore_dir_ok(dir, err) < 0) {
+		bad(arg, err);
+		return;
+	}
 	d = opendir(dir);
 	if (!d) {
-		if (errno != ENOENT) {
-			snprintf(err, sizeof(err), "%.300s: %s", dir, strerror(errno));
-			bad(arg, err);
-		}
+		snprintf(err, sizeof(err), "%.300s: %s", dir, strerror(errno));
+		bad(arg, err);
 		return;
 	}
 	while ((e = readdir(d))) {

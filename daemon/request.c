@@ -283,8 +283,8 @@ static void answer_local(struct pending *pd, const struct mp_request *req)
 	answer_line(pd, line, len);
 }
 
-/* Keep owner's monitors in the state directory.  0, or -1 with msg set. */
-static int request_save_monitors(long owner, char msg[MP_ERRMSG_MAX])
+/* Keep owner's monitors (but except) in the state directory.  0, or -1 with msg set. */
+static int request_save_monitors(long owner, const char *except, char msg[MP_ERRMSG_MAX])
 {
 	char err[MONDEF_ERR_MAX];
 	char *text;
@@ -292,7 +292,7 @@ static int request_save_monitors(long owner, char msg[MP_ERRMSG_MAX])
 
 	if (!srv.cfg.state_dir)
 		return 0;
-	text = monitor_owner_text(owner);
+	text = monitor_owner_text(owner, except);
 	r = text ? mstore_save(srv.cfg.state_dir, owner, text, err) : -ENOMEM;
 	free(text);
 	if (r < 0) {
@@ -394,7 +394,7 @@ static void monitor_add_op(struct pending *pd, const struct conn_peer *peer,
 		return;
 	}
 	code = monitor_add(req->monitor, owner, msg);
-	if (code == MP_OK && request_save_monitors(owner, msg) < 0) {
+	if (code == MP_OK && request_save_monitors(owner, NULL, msg) < 0) {
 		monitor_remove(req->monitor->name, owner, &gone, err);
 		code = MP_ERR_PROCESS;
 	}
@@ -424,11 +424,13 @@ static void monitor_op(struct pending *pd, const struct conn_peer *peer,
 		monitor_events_op(pd, peer, req);
 		return;
 	case MP_OP_MONITOR_REMOVE:
-		code = monitor_remove(req->monitor_name, (long)peer->uid, &owner, msg);
+		/* Kept without it first: a failure to save leaves it running, as answered. */
+		code = monitor_removable(req->monitor_name, (long)peer->uid, &owner, msg);
+		if (code == MP_OK && request_save_monitors(owner, req->monitor_name, msg) < 0)
+			code = MP_ERR_PROCESS;
 		if (code == MP_OK) {
+			monitor_remove(req->monitor_name, (long)peer->uid, &owner, msg);
 			log_info("monitor %s removed by uid %ld", req->monitor_name, (long)peer->uid);
-			if (request_save_monitors(owner, msg) < 0)
-				code = MP_ERR_PROCESS;
 		}
 		obj = code == MP_OK ? json_pack("{s:s}", "removed", req->monitor_name) : NULL;
 		break;

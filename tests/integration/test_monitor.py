@@ -916,6 +916,67 @@ def test_user_monitor_held_to_the_users_rate():
         assert reply + no_reply == sent and reply >= 2, (reply, no_reply)
 
 
+def test_scrape_pieces_never_repeat_a_family():
+    """Whatever the size of the text, each family's HELP and TYPE come once:
+    monitors added one by one, a scrape after each (the pieces of 256 KiB
+    end at every place in turn)."""
+    with sock_daemon("monpieces") as d:
+        for i in range(230):
+            r = add(d, i, name="m%03d" % i, target="127.0.0.8",
+                    kind="trace" if i % 2 else "ping", period=3600,
+                    max_ttl=4)
+            assert "error" not in r, r
+            if i >= 60:
+                parse(scrape(d.port))   # asserts the format's rules
+
+
+def test_remove_that_cannot_be_kept_changes_nothing():
+    """When the state file cannot be rewritten, monitor_remove fails and
+    the monitor runs on (the file still holds it, as the answer says)."""
+    with sock_daemon("monkeepfail") as d:
+        assert "error" not in add(d, 1, name="a", target="127.0.0.1",
+                                  period=60)
+        mdir = os.path.join(d.dir, "state", "monitors")
+        os.chmod(mdir, 0o500)   # the daemon runs as root: make it a file
+        os.chmod(mdir, 0o700)
+        shutil.rmtree(mdir)
+        write(mdir, "not a directory\n")
+        r = d.request({"op": "monitor_remove", "id": 2, "name": "a"})
+        assert r["error"]["code"] == "process-error", r
+        assert r["error"]["message"].startswith(
+            "monitor: cannot keep it in state_dir: "), r
+        names = [m["name"] for m in
+                 d.request({"op": "monitor_list", "id": 3})["monitors"]]
+        assert names == ["a"], names
+
+
+def test_state_monitors_refused_are_kept_aside():
+    """A saved monitor that cannot start again (its name taken by the
+    monitors directory since) is logged and kept in UID.refused, not lost
+    when the user's file is next rewritten."""
+    d = sock_daemon("monrefused")
+    with d:
+        assert "error" not in add(d, 1, name="lo", target="127.0.0.1",
+                                  period=60)
+        assert "error" not in add(d, 2, name="other", target="127.0.0.1",
+                                  period=60)
+    state = os.path.join(d.dir, "state")
+    d2 = sock_daemon("monrefused2")
+    d2.config["state_dir"] = state
+    os.mkdir(os.path.join(d2.dir, "monitors.d"))
+    write(os.path.join(d2.dir, "monitors.d", "m.conf"),
+          "[lo]\ntarget = 127.0.0.2\nperiod = 60\n")
+    with d2:
+        assert ("state: monitor lo of uid 0 not started: monitor.name: a "
+                "monitor 'lo' exists") in d2.stderr(), d2.stderr()
+        refused = open(os.path.join(state, "monitors", "0.refused")).read()
+        assert refused.startswith("[lo]\ntarget = 127.0.0.1\n"), refused
+        # the user's next change rewrites 0.conf without it; 0.refused stays
+        d2.request({"op": "monitor_remove", "id": 1, "name": "other"})
+        assert not os.path.exists(os.path.join(state, "monitors", "0.conf"))
+        assert os.path.exists(os.path.join(state, "monitors", "0.refused"))
+
+
 def main():
     H.require_root()
     H.require_real_mtr_packet()

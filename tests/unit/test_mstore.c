@@ -178,6 +178,58 @@ START_TEST(test_missing_and_unwritable)
 }
 END_TEST
 
+
+START_TEST(test_unsafe_directories_refused)
+{
+	char dir[64], path[160], target[160], err[MONDEF_ERR_MAX];
+	struct seen s = { 0 };
+
+	state_dir(dir);
+	ck_assert_int_eq(mstore_save(dir, 5, "[a]\ntarget = ::1\n", err), 0);
+	/* writable by others: nothing written, nothing read */
+	ck_assert_int_eq(chmod(dir, 0777), 0);
+	ck_assert_int_eq(mstore_save(dir, 5, "[b]\ntarget = ::1\n", err), -EPERM);
+	snprintf(path, sizeof(path),
+		 "%s: not a directory of the daemon's own user closed to others", dir);
+	ck_assert_str_eq(err, path);
+	mstore_load(dir, seen_fn, bad_fn, &s);
+	ck_assert_int_eq(s.n, 0);
+	ck_assert_int_eq(s.n_bad, 1);
+	ck_assert_str_eq(s.bad[0], path);
+	ck_assert_int_eq(chmod(dir, 0700), 0);
+	/* monitors/ a symlink to elsewhere: refused, not followed */
+	snprintf(path, sizeof(path), "%s/monitors", dir);
+	snprintf(target, sizeof(target), "%s/elsewhere", dir);
+	ck_assert_int_eq(rename(path, target), 0);
+	ck_assert_int_eq(symlink(target, path), 0);
+	ck_assert_int_eq(mstore_save(dir, 5, "[c]\ntarget = ::1\n", err), -EPERM);
+	snprintf(path, sizeof(path), "%s/elsewhere/5.conf", dir);
+	ck_assert_str_eq(read_file(path), "[a]\ntarget = ::1\n");
+	cleanup(dir);
+}
+END_TEST
+
+START_TEST(test_uid_out_of_range_ignored)
+{
+	char dir[64], path[160], err[MONDEF_ERR_MAX];
+	struct seen s = { 0 };
+
+	state_dir(dir);
+	ck_assert_int_eq(mstore_save(dir, 4294967294L, "[top]\ntarget = ::1\n", err), 0);
+	/* 2^32 would wrap to uid 0, 2^32 - 1 is no uid: neither is loaded */
+	snprintf(path, sizeof(path), "%s/monitors/4294967296.conf", dir);
+	write_file(path, "[root]\ntarget = ::1\n");
+	snprintf(path, sizeof(path), "%s/monitors/4294967295.conf", dir);
+	write_file(path, "[none]\ntarget = ::1\n");
+	mstore_load(dir, seen_fn, bad_fn, &s);
+	ck_assert_int_eq(s.n, 1);
+	ck_assert_int_eq(s.uids[0], 4294967294L);
+	ck_assert_str_eq(s.names[0], "top");
+	ck_assert_int_eq(s.n_bad, 0);
+	cleanup(dir);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("mstore");
@@ -188,6 +240,8 @@ int main(void)
 	tcase_add_test(tc, test_save_load_replace_remove);
 	tcase_add_test(tc, test_crash_leftovers_and_bad_files);
 	tcase_add_test(tc, test_missing_and_unwritable);
+	tcase_add_test(tc, test_unsafe_directories_refused);
+	tcase_add_test(tc, test_uid_out_of_range_ignored);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
