@@ -517,9 +517,6 @@ int config_parse_dns_server(const char *text, char *ret_addr, size_t addrlen, in
 /* Parse a metrics_listen item: an absolute socket path, "ipv4:port" or "[ipv6]:port". */
 int config_parse_listen(const char *text, char *ret_addr, size_t addrlen, int *ret_port)
 {
-	char addr[INET6_ADDRSTRLEN + 2];
-	int port = 0;
-
 	if (text[0] == '/') {
 		if (strlen(text) >= CONFIG_SUN_PATH_MAX ||
 		    (ret_addr && strlen(text) >= addrlen))
@@ -535,16 +532,7 @@ int config_parse_listen(const char *text, char *ret_addr, size_t addrlen, int *r
 	const char *colon = strchr(text, ':');
 	bool has_port = close ? close[1] == ':' : colon && colon == strrchr(text, ':');
 
-	if (!has_port || config_parse_dns_server(text, addr, sizeof(addr), &port) < 0)
-		return -EINVAL;
-	if (ret_addr) {
-		if (strlen(addr) >= addrlen)
-			return -EINVAL;
-		strcpy(ret_addr, addr);
-	}
-	if (ret_port)
-		*ret_port = port;
-	return 0;
+	return has_port ? config_parse_dns_server(text, ret_addr, addrlen, ret_port) : -EINVAL;
 }
 
 /* Fill cfg with the built-in defaults.  0 or -ENOMEM. */

@@ -13,6 +13,7 @@
  */
 #include "daemon/mondef.h"
 #include "daemon/kvtext.h"
+#include "daemon/mplan.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -401,16 +402,10 @@ struct mondef_parser {
 	size_t n_slots;        /* a power of two, at least twice out.n */
 };
 
-/* FNV-1a of a name. */
+/* A name's place in the index. */
 static size_t parser_hash(const char *s)
 {
-	uint64_t h = 14695981039346656037ULL;
-
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ULL;
-	}
-	return (size_t)h;
+	return (size_t)mplan_hash(s);
 }
 
 /* The index in out of the monitor named name, or -1: one probe sequence, not a scan. */

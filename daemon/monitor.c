@@ -130,6 +130,7 @@ static int mcore_set(struct mcore *c, const struct mondef *d)
 	c->period = d->period;
 	c->timeout = d->timeout;
 	c->loss_threshold = d->loss_threshold;
+	c->pps = monitor_pps(d);
 	c->hash = mplan_hash(c->text);
 	c->owner = MONITOR_OWNER_FILES;
 	return 0;
@@ -699,16 +700,6 @@ double monitor_pps(const struct mondef *d)
 	return per_cycle / d->period;
 }
 
-/* Probes per second of a running monitor, as monitor_pps() counts them. */
-static double monitor_running_pps(const struct monitor *m)
-{
-	const struct mcore *c = &m->def;
-	double per_cycle = c->kind == MONDEF_TRACE ? c->max_ttl - c->first_ttl + 1 :
-			   c->count * m->n_streams;
-
-	return per_cycle / c->period;
-}
-
 int monitor_conflict(const struct mondef_set *defs, char err[MONDEF_ERR_MAX])
 {
 	struct monitor *m;
@@ -740,7 +731,7 @@ enum mp_error monitor_add(const struct mondef *d, long owner, char err[MP_ERRMSG
 		if (m->def.owner != owner)
 			continue;
 		n++;
-		pps += monitor_running_pps(m);
+		pps += m->def.pps;
 	}
 	if (owner != 0 && srv.cfg.uid_max_monitors > 0 && n >= srv.cfg.uid_max_monitors) {
 		snprintf(err, MP_ERRMSG_MAX, "monitor: uid_max_monitors (%d) reached",

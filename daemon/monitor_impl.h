@@ -34,6 +34,7 @@ struct mcore {
 	enum mp_protocol protocol;
 	int port, count, first_ttl, max_ttl, size, tos, ttl;
 	double interval, period, timeout, loss_threshold;
+	double pps;                 /* probes per second it schedules (monitor_pps()) */
 	uint64_t hash;              /* of text */
 	char *text;                 /* the definition, as mondef_format() writes it */
 	long owner;                 /* MONITOR_OWNER_FILES, or the uid that added it */

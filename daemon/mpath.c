@@ -1,5 +1,6 @@
 /* The path of a trace monitor: per-TTL counters, the current cycle, the path and its id. */
 #include "daemon/mpath.h"
+#include "daemon/mplan.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -80,20 +81,12 @@ void mpath_record(struct mpath *p, uint64_t seq, int ttl, enum mpath_outcome o, 
 
 uint64_t mpath_id(char (*path)[MP_ADDR_MAX], int hops)
 {
-	uint64_t h = 14695981039346656037ULL;
+	uint64_t h = MPLAN_HASH_START;
 
 	if (hops <= 0)
 		return 0;
-	for (int i = 0; i < hops; i++) {
-		for (const char *s = i ? "," : ""; *s; s++) {
-			h ^= (unsigned char)*s;
-			h *= 1099511628211ULL;
-		}
-		for (const char *s = path[i]; *s; s++) {
-			h ^= (unsigned char)*s;
-			h *= 1099511628211ULL;
-		}
-	}
+	for (int i = 0; i < hops; i++)
+		h = mplan_hash_add(i ? mplan_hash_add(h, ",") : h, path[i]);
 	h >>= 11;
 	return h ? h : 1;
 }

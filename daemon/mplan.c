@@ -3,15 +3,18 @@
 
 #include <math.h>
 
-uint64_t mplan_hash(const char *s)
+uint64_t mplan_hash_add(uint64_t h, const char *s)
 {
-	uint64_t h = 14695981039346656037ULL;
-
 	for (; *s; s++) {
 		h ^= (unsigned char)*s;
 		h *= 1099511628211ULL;
 	}
 	return h;
+}
+
+uint64_t mplan_hash(const char *s)
+{
+	return mplan_hash_add(MPLAN_HASH_START, s);
 }
 
 double mplan_offset(const char *name, double period)

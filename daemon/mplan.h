@@ -9,8 +9,12 @@
 
 #include <stdint.h>
 
+/* The FNV-1a offset basis: the hash of "". */
+#define MPLAN_HASH_START 14695981039346656037ULL
 /* FNV-1a, 64 bits, of the NUL-terminated s. */
 uint64_t mplan_hash(const char *s);
+/* Continue hash h (of some text) over s: the hash of that text followed by s. */
+uint64_t mplan_hash_add(uint64_t h, const char *s);
 /* The monitor's offset into its period: in [0, period), fixed by its name. */
 double mplan_offset(const char *name, double period);
 /*

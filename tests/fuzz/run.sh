@@ -26,12 +26,12 @@ cc=${CC:-clang-14}
 # The sources each target links: the pure modules it exercises, no more.
 sources() {
 	case $1 in
-	request) echo daemon/monjson.c daemon/mondef.c daemon/kvtext.c daemon/proto.c daemon/jscan.c daemon/encode.c daemon/protocol.c daemon/mtrpkt.c daemon/addrfmt.c ;;
-	reply) echo daemon/monjson.c daemon/mondef.c daemon/kvtext.c daemon/mtrpkt.c daemon/addrfmt.c daemon/proto.c daemon/jscan.c daemon/encode.c daemon/protocol.c ;;
+	request) echo daemon/monjson.c daemon/mondef.c daemon/mplan.c daemon/kvtext.c daemon/proto.c daemon/jscan.c daemon/encode.c daemon/protocol.c daemon/mtrpkt.c daemon/addrfmt.c ;;
+	reply) echo daemon/monjson.c daemon/mondef.c daemon/mplan.c daemon/kvtext.c daemon/mtrpkt.c daemon/addrfmt.c daemon/proto.c daemon/jscan.c daemon/encode.c daemon/protocol.c ;;
 	config) echo daemon/config.c daemon/kvtext.c daemon/mstats.c ;;
-	packet_line) echo daemon/monjson.c daemon/mondef.c daemon/kvtext.c client/pktcmd.c daemon/proto.c daemon/jscan.c daemon/encode.c daemon/protocol.c daemon/mtrpkt.c daemon/addrfmt.c ;;
+	packet_line) echo daemon/monjson.c daemon/mondef.c daemon/mplan.c daemon/kvtext.c client/pktcmd.c daemon/proto.c daemon/jscan.c daemon/encode.c daemon/protocol.c daemon/mtrpkt.c daemon/addrfmt.c ;;
 	addr) echo daemon/addrfmt.c ;;
-	mondef) echo daemon/mondef.c daemon/kvtext.c ;;
+	mondef) echo daemon/mondef.c daemon/mplan.c daemon/kvtext.c ;;
 	*) return 1 ;;
 	esac
 }
